@@ -287,6 +287,15 @@ static const char *config_hostname(void)
     }
     for (char *cp = buf; *cp; cp++)
         *cp = (char) tolower((unsigned char) *cp);
+    /* As Postfix: a name without a dot gets ".localdomain", so myhostname
+     * is always fully qualified and mydomain is "localdomain". */
+    if (strchr(buf, '.') == NULL) {
+        VSTRING *fq = vstring_alloc(64);
+
+        vstring_fmt(fq, "%s.localdomain", buf);
+        hostname = vstring_export(&fq);
+        return hostname;
+    }
     hostname = mystrdup(buf);
     return hostname;
 }
