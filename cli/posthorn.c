@@ -269,10 +269,12 @@ static int cmd_start(bool foreground)
 
     if ((pid = master_running()) != 0) {
         msg_error("the Posthorn mail system is already running (pid %ld)", (long) pid);
+        myfree(path);
         return 1;
     }
     if (access(path, X_OK) < 0) {
         msg_error("cannot run %s: %m (check daemon_directory in %s)", path, config_main_cf());
+        myfree(path);
         return 1;
     }
     if (foreground) {

@@ -429,11 +429,14 @@ def test_root_instance_drops_privileges(instance_factory):
         assert uid_of_process(pid1) == (owner.pw_uid, owner.pw_gid)
         assert uid_of_process(pid2) == (0, 0)  # unpriv = n keeps root
     trig = inst.wait_for(lambda: inst.children("trigd"), what="trigd started by wakeup")
-    assert uid_of_process(trig[0]) == (owner.pw_uid, owner.pw_gid)
+    # a freshly exec'd child is root until its skeleton drops privileges
+    inst.wait_for(lambda: uid_of_process(trig[0]) == (owner.pw_uid, owner.pw_gid),
+                  timeout=5, what="trigd running as mail_owner")
     # every other child of master runs as mail_owner
     for pid in inst.children():
         if pid != pid2 and pid_alive(pid):
-            assert uid_of_process(pid)[0] == owner.pw_uid
+            inst.wait_for(lambda: not pid_alive(pid) or uid_of_process(pid)[0] == owner.pw_uid,
+                          timeout=5, what=f"pid {pid} running as mail_owner")
     st = os.stat(os.path.join(inst.queue, "private"))
     assert st.st_uid == owner.pw_uid
     st = os.stat(os.path.join(inst.queue, "maildrop"))
