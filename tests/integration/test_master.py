@@ -442,3 +442,81 @@ def test_root_instance_drops_privileges(instance_factory):
     st = os.stat(os.path.join(inst.queue, "maildrop"))
     assert stat.S_IMODE(st.st_mode) == 0o1730
     assert os.stat(os.path.join(inst.queue, "pid")).st_uid == 0
+
+
+def mechod_service(inst, port, extra=""):
+    return f"{port} inet n - n - - {inst.test_program('mechod')} {extra}\n"
+
+
+def test_multi_server_many_clients_one_process(instance):
+    port = instance.free_port()
+    instance.write_master_cf(mechod_service(instance, port))
+    instance.start()
+    clients = [instance.connect(port) for _ in range(3)]
+    pids = {pid_of(c.greeting) for c in clients}
+    assert len(pids) == 1, [c.greeting for c in clients]
+    assert [c.greeting.split()[-1] for c in clients] == ["clients=1", "clients=2", "clients=3"]
+    for i, c in enumerate(clients):
+        assert c.cmd(f"line {i}") == f"250 line {i}"
+    for c in clients:
+        assert c.cmd("quit") == "221 bye"
+        c.close()
+
+
+def test_multi_server_client_limit_and_reload(instance):
+    port = instance.free_port()
+    instance.write_master_cf(mechod_service(instance, port, "-o mechod_client_limit=2"))
+    instance.start()
+    a, b = instance.connect(port), instance.connect(port)
+    assert pid_of(a.greeting) == pid_of(b.greeting)
+    first = pid_of(a.greeting)
+    c = instance.connect(port)  # over the limit: master starts another process
+    assert pid_of(c.greeting) != first
+    assert c.greeting.endswith("clients=1")
+    instance.write_main_cf({"myhostname": "reloaded.test"})
+    instance.reload()
+    with instance.connect(port) as d:
+        assert d.greeting.startswith("220 reloaded.test ")
+        assert pid_of(d.greeting) not in (first, pid_of(c.greeting))
+    # clients of the old processes are not cut
+    assert a.cmd("after reload") == "250 after reload"
+    assert c.cmd("after reload") == "250 after reload"
+    assert pid_alive(first)
+    for x in (a, b, c):
+        x.cmd("quit")
+        x.close()
+    instance.wait_for(lambda: not pid_alive(first), what="old multi server exits when drained")
+
+
+def test_start_fg(instance):
+    import subprocess
+    port = instance.free_port()
+    instance.write_master_cf(echod_service(instance, port))
+    p = subprocess.Popen(instance.as_user([os.path.join(instance.bindir, "posthorn"), "-c",
+                                           instance.dir, "start-fg"]),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=instance.env())
+    try:
+        instance.wait_log(r"master\[\d+\]: daemon started")
+        with instance.connect(port) as c:
+            assert c.greeting.startswith("220 ")
+        assert instance.posthorn("status").returncode == 0
+        assert instance.master_pid() == p.pid  # posthorn became master: no fork
+        assert instance.posthorn("stop").returncode == 0
+        assert p.wait(timeout=20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert instance.processes() == []
+
+
+def test_unprivileged_instance_ignores_mail_owner(instance_factory):
+    inst = instance_factory(main_cf={"mail_owner": "no-such-user-here",
+                                     "setgid_group": "no-such-group-here"})
+    port = inst.free_port()
+    inst.write_master_cf(echod_service(inst, port))
+    p = inst.posthorn("check")
+    assert p.returncode == 0, p.stderr
+    inst.start()
+    with inst.connect(port) as c:
+        assert f"uid={inst.uid} " in c.greeting
