@@ -520,3 +520,34 @@ def test_unprivileged_instance_ignores_mail_owner(instance_factory):
     inst.start()
     with inst.connect(port) as c:
         assert f"uid={inst.uid} " in c.greeting
+
+
+def test_start_fails_when_port_in_use(instance):
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    port = blocker.getsockname()[1]
+    try:
+        instance.write_master_cf(echod_service(instance, port))
+        p = instance.posthorn("start")
+        assert p.returncode != 0
+        assert f"bind 127.0.0.1:{port}: Address already in use" in p.stderr, p.stderr
+        assert "startup failed" in p.stderr
+        assert instance.processes() == []
+        assert instance.posthorn("status").returncode == 1
+    finally:
+        blocker.close()
+
+
+def test_children_get_only_their_descriptors(instance):
+    port = instance.free_port()
+    instance.write_master_cf(echod_service(instance, port)
+                             + f"trig unix n - n - 1 {instance.test_program('trigd')}\n")
+    instance.start()
+    with instance.connect(port) as c:
+        pid = pid_of(c.greeting)
+        fds = sorted(int(x) for x in os.listdir(f"/proc/{pid}/fd"))
+        # stdin/out/err, listener, status pipe, the client, the log file
+        assert fds[:5] == [0, 1, 2, 3, 4], fds
+        assert len(fds) <= 7, fds
