@@ -188,8 +188,13 @@ def test_reload_with_bad_master_cf_keeps_running(instance):
     instance.write_master_cf(echod_service(instance, port))
     instance.start()
     instance.write_master_cf(echod_service(instance, port) + "broken inet\n")
+    # posthorn refuses to ask for the reload ...
+    p = instance.posthorn("reload")
+    assert p.returncode != 0
+    assert "master.cf, line 2:" in p.stderr, p.stderr
+    # ... and master, told directly, keeps the running services
     mark = instance.mark()
-    instance.posthorn("reload", check=True)
+    os.kill(instance.master_pid(), signal.SIGHUP)
     instance.wait_log(r"error: reload: .*master\.cf, line 2", since=mark)
     with instance.connect(port) as c:
         assert c.greeting.startswith("220 ")
@@ -551,3 +556,21 @@ def test_children_get_only_their_descriptors(instance):
         # stdin/out/err, listener, status pipe, the client, the log file
         assert fds[:5] == [0, 1, 2, 3, 4], fds
         assert len(fds) <= 7, fds
+
+
+def test_reload_refuses_bad_main_cf(instance):
+    port = instance.free_port()
+    instance.write_master_cf(echod_service(instance, port))
+    instance.start()
+    pid = instance.master_pid()
+    with instance.connect(port) as c:  # leaves an idle process behind
+        c.cmd("quit")
+    path = instance.write_main_cf(raw="broken line\n")
+    p = instance.posthorn("reload")
+    assert p.returncode != 0
+    assert f"{path}, line {len(instance.params) + 1}:" in p.stderr, p.stderr
+    assert instance.master_pid() == pid
+    with instance.connect(port) as c:
+        assert c.greeting.startswith("220 posthorn.test ")
+    instance.write_main_cf()  # fixed again, so teardown can stop it
+    instance.wait_log(r"posthorn/posthorn\[\d+\]: starting the Posthorn mail system")
