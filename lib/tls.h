@@ -9,7 +9,7 @@
  *      into the TLS session), runs the handshake under a deadline, then
  *      installs TLS read/write hooks on the STREAM: from then on
  *      stream_getline()/stream_write() and friends speak TLS.
- *   3. tls_session_stop() sends close_notify and takes the hooks off again;
+ *   3. tls_session_stop() sends close_notify and shuts the STREAM's hooks;
  *      call it before stream_close().
  * The client side (smtp) is the same with tls_client_init/tls_client_start.
  *
@@ -203,9 +203,11 @@ void    tls_session_summary(const TLS_SESSION *ts, VSTRING *buf);
 int     tls_session_save(const TLS_SESSION *ts, VSTRING *buf);
 
 /* tls_session_stop - flush the STREAM, send close_notify (bounded by the
- * STREAM's timeout, skipped after an error), put the STREAM's default
- * hooks back and free the session; NULLs the pointer. Returns 0, or -1
- * when the flush or close_notify failed (the session is freed anyway). */
+ * handshake timeout, skipped after an error), replace the STREAM's hooks
+ * with closed ones (reads give EOF, writes EPIPE: no plaintext can follow
+ * TLS on the connection) and free the session; NULLs the pointer. Returns
+ * 0, or -1 when pending output could not be flushed or the session had
+ * failed (the session is freed anyway). */
 int     tls_session_stop(TLS_SESSION **tsp);
 /* tls_session_free - free without touching the STREAM (it was closed
  * already, or belongs to another process); NULLs the pointer */

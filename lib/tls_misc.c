@@ -33,19 +33,25 @@
 
 static VSTRING *tls_error_buf;
 
-/* tls_error_fmt - format into the module's static error buffer */
+/* tls_error_fmt - format into the module's static error buffer (the
+ * arguments may point into that buffer: formatting goes via a scratch) */
 const char *tls_error_fmt(const char *fmt, ...)
 {
+    static VSTRING *scratch;
     va_list ap;
 
     if (tls_error_buf == NULL) {
 	tls_error_buf = vstring_alloc(100);
 	vstring_set_limit(tls_error_buf, 1000);
+	scratch = vstring_alloc(100);
+	vstring_set_limit(scratch, 1000);
     }
-    vstring_reset(tls_error_buf);
+    vstring_reset(scratch);
     va_start(ap, fmt);
-    vstring_vfmt_append(tls_error_buf, fmt, ap);
+    vstring_vfmt_append(scratch, fmt, ap);
     va_end(ap);
+    vstring_reset(tls_error_buf);
+    vstring_catn(tls_error_buf, STR(scratch), LEN(scratch));
     return STR(tls_error_buf);
 }
 

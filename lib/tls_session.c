@@ -11,8 +11,9 @@
  * Limits: the handshake has one deadline for the whole exchange (a peer
  * that trickles bytes cannot extend it). A renegotiation attempt by the
  * peer (TLS 1.2 and older) is logged and turns the session into an error:
- * every further read or write fails with EPROTO. Writing to a peer that
- * has gone away raises SIGPIPE unless the process ignores it (daemons do).
+ * every further read or write fails with EPROTO. OpenSSL does its socket
+ * I/O through a small BIO of ours that writes with send(MSG_NOSIGNAL), so
+ * a peer that went away gives EPIPE, never SIGPIPE (as the STREAM does).
  */
 #include "sys_defs.h"
 
@@ -20,7 +21,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "msg.h"
 #include "mymalloc.h"
@@ -36,6 +39,101 @@ static long long tls_now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the BIO: read(2) and send(MSG_NOSIGNAL) on the descriptor ---- */
+
+/* tls_bio_fd - the descriptor stored in the BIO */
+static int tls_bio_fd(BIO *b)
+{
+    return (int) (intptr_t) BIO_get_data(b);
+}
+
+/* tls_bio_write - write without SIGPIPE */
+static int tls_bio_write(BIO *b, const char *buf, size_t len, size_t *done_r)
+{
+    int     fd = tls_bio_fd(b);
+    ssize_t n;
+
+    BIO_clear_retry_flags(b);
+    do {
+	n = send(fd, buf, len, MSG_NOSIGNAL);
+	if (n < 0 && errno == ENOTSOCK)
+	    n = write(fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0) {
+	*done_r = (size_t) n;
+	return 1;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+	BIO_set_retry_write(b);
+    return 0;
+}
+
+/* tls_bio_read - read; EOF is remembered for BIO_CTRL_EOF */
+static int tls_bio_read(BIO *b, char *buf, size_t len, size_t *got_r)
+{
+    int     fd = tls_bio_fd(b);
+    ssize_t n;
+
+    BIO_clear_retry_flags(b);
+    do {
+	n = read(fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+	*got_r = (size_t) n;
+	return 1;
+    }
+    if (n == 0)
+	BIO_set_flags(b, BIO_FLAGS_IN_EOF);
+    else if (errno == EAGAIN || errno == EWOULDBLOCK)
+	BIO_set_retry_read(b);
+    return 0;
+}
+
+/* tls_bio_ctrl - the few controls OpenSSL asks a socket BIO */
+static long tls_bio_ctrl(BIO *b, int cmd, long num PH_UNUSED, void *ptr)
+{
+    switch (cmd) {
+    case BIO_CTRL_FLUSH:
+	return 1;
+    case BIO_CTRL_EOF:
+	return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
+    case BIO_C_GET_FD:
+	if (ptr)
+	    *(int *) ptr = tls_bio_fd(b);
+	return tls_bio_fd(b);
+    default:
+	return 0;
+    }
+}
+
+/* tls_bio_create - a new BIO is ready at once */
+static int tls_bio_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+/* tls_bio_new - a BIO over fd (the descriptor stays the STREAM's) */
+static BIO *tls_bio_new(int fd)
+{
+    static BIO_METHOD *method;
+    BIO    *b;
+
+    if (method == NULL) {
+	if ((method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK
+				   | BIO_TYPE_DESCRIPTOR, "posthorn socket")) == NULL
+	    || !BIO_meth_set_write_ex(method, tls_bio_write)
+	    || !BIO_meth_set_read_ex(method, tls_bio_read)
+	    || !BIO_meth_set_ctrl(method, tls_bio_ctrl)
+	    || !BIO_meth_set_create(method, tls_bio_create))
+	    msg_fatal("cannot create TLS BIO method: out of memory?");
+    }
+    if ((b = BIO_new(method)) == NULL)
+	msg_fatal("cannot create TLS BIO: out of memory?");
+    BIO_set_data(b, (void *) (intptr_t) fd);
+    return b;
 }
 
 /* tls_info_callback - notice renegotiation attempts after the handshake */
@@ -75,10 +173,9 @@ TLS_SESSION *tls_session_create(SSL_CTX *ctx, STREAM *sp, bool server, int logle
     ts->namaddr = mystrdup(namaddr);
     SSL_set_app_data(ssl, ts);
     SSL_set_info_callback(ssl, tls_info_callback);
-    if (SSL_set_fd(ssl, ts->fd) != 1) {
-	(void) tls_library_errors();
-	msg_fatal("cannot attach TLS to descriptor %d", ts->fd);
-    }
+    BIO    *bio = tls_bio_new(ts->fd);
+
+    SSL_set_bio(ssl, bio, bio);
     if (server)
 	SSL_set_accept_state(ssl);
     else
@@ -443,8 +540,9 @@ int     tls_session_stop(TLS_SESSION **tsp)
     if (ts->hooked) {
 	if (ts->failed || stream_flush(ts->stream) < 0)
 	    ret = -1;
-	if (!ts->failed && !ts->reneg_seen && tls_session_shutdown(ts) < 0)
-	    ret = -1;
+	/* A close_notify the peer no longer reads loses no data. */
+	if (!ts->failed && !ts->reneg_seen)
+	    (void) tls_session_shutdown(ts);
 	stream_set_io(ts->stream, tls_closed_read, tls_closed_write, NULL);
 	ts->hooked = false;
     }
