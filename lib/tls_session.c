@@ -421,8 +421,7 @@ void    tls_session_log(const TLS_SESSION *ts)
 	return;
     buf = vstring_alloc(100);
     tls_session_summary(ts, buf);
-    msg_info("%s TLS connection %s %s %s: %s", tls_trust_name(ts->trust),
-	     SSL_session_reused(ts->ssl) ? "reused" : "established",
+    msg_info("%s TLS connection established %s %s: %s", tls_trust_name(ts->trust),
 	     ts->is_server ? "from" : "to", ts->namaddr, STR(buf));
     vstring_free(&buf);
 }

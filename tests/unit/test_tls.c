@@ -135,6 +135,7 @@ typedef struct srv {
     int     timeout;			/* handshake */
     int     stream_timeout;		/* 0: blocking stream */
     int     max_ms;			/* SRV_FAIL: must fail within this */
+    bool    starttls;			/* plaintext "STARTTLS" / "220" first */
     const char *log;			/* child's stderr goes here */
 } SRV;
 
@@ -203,6 +204,14 @@ static int srv_main(int fd, SRV *s)
 
     if (s->stream_timeout)
 	stream_set_timeout(sp, s->stream_timeout);
+    if (s->starttls) {
+	VSTRING *line = vstring_alloc(100);
+
+	if (stream_getline(sp, line, 1000, NULL) != 1 || strcmp(STR(line), "STARTTLS\r") != 0)
+	    return 30;
+	vstring_free(&line);
+	stream_puts(sp, "220 2.0.0 Ready to start TLS\r\n");	/* flushed by start */
+    }
     ts = tls_server_start(sp, s->sc, s->timeout, "client.example", "127.0.0.1", &err);
     switch (s->mode) {
     case SRV_FAIL:
@@ -659,6 +668,39 @@ TEST(test_handshake_tls13)
     myfree(slog);
     myfree(clog);
     vstring_free(&sum);
+    tls_client_free(&cc);
+    tls_server_free(&sc);
+}
+
+TEST(test_starttls_injection)
+{
+    TLS_SERVER_CTX *sc = server_ctx(NULL, 0);
+    TLS_CLIENT_CTX *cc = client_ctx(path("ca.pem"), NULL, 0);
+    SRV     s = {.sc = sc,.mode = SRV_ECHO,.timeout = 10,.starttls = true};
+    int     fd;
+    pid_t   pid = srv_spawn(&s, &fd);
+    STREAM *sp = stream_fdopen(fd, true);
+    TLS_CLIENT_START props = client_props(TLS_LEV_MAY);
+    VSTRING *line = vstring_alloc(100);
+    const char *err = NULL;
+    TLS_SESSION *ts;
+
+    /* An attacker pipelines a command after STARTTLS, in plaintext. */
+    stream_puts(sp, "STARTTLS\r\nINJECTED\r\n");
+    stream_flush(sp);
+    CHECK_INT(stream_getline(sp, line, 1000, NULL), 1);
+    CHECK_STR(STR(line), "220 2.0.0 Ready to start TLS\r");
+    ts = tls_client_start(sp, cc, &props, &err);
+    CHECK(ts != NULL);
+    if (ts) {
+	/* the first line the server reads over TLS is ours, not INJECTED */
+	CHECK_STR(chat(sp, "hello"), "ECHO hello");
+	CHECK_STR(chat(sp, "QUIT"), "BYE");
+	tls_session_stop(&ts);
+    }
+    stream_close(&sp);
+    CHECK_INT(srv_reap(pid), 0);
+    vstring_free(&line);
     tls_client_free(&cc);
     tls_server_free(&sc);
 }
@@ -1194,6 +1236,7 @@ int     main(void)
     RUN(test_names);
     RUN(test_config_errors);
     RUN(test_handshake_tls13);
+    RUN(test_starttls_injection);
     RUN(test_handshake_tls12_nonblocking);
     RUN(test_protocol_refused);
     RUN(test_verify);
