@@ -118,6 +118,11 @@ static int make_certs(void)
 	|| sh("cat ec.pem ec.key ca.pem > ec-chain.pem") != 0
 	/* both in one file */
 	|| sh("cat rsa.key rsa.pem ca.pem ec.key ec.pem ca.pem > both-chain.pem") != 0
+	|| sh("printf 'extendedKeyUsage=clientAuth\\n' > client.ext") != 0
+	|| sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+	      " -keyout client.key -out client.csr -subj /CN=client.example") != 0
+	|| sh("openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+	      " -out client.pem -days 30 -extfile client.ext") != 0
 	|| sh("openssl pkey -in rsa.key -aes128 -passout pass:secret -out rsa-enc.key") != 0)
 	return -1;
     return 0;
@@ -378,6 +383,7 @@ typedef struct raw {
     /* results */
     bool    ok;
     int     key_type;
+    char    cipher[64];
     char    reply[100];
     int     reneg_rc;
 } RAW;
@@ -403,6 +409,7 @@ static void raw_client(int fd, RAW *r)
 	X509   *peer = SSL_get0_peer_certificate(ssl);
 
 	r->key_type = peer ? EVP_PKEY_get_base_id(X509_get0_pubkey(peer)) : 0;
+	ph_strlcpy(r->cipher, SSL_get_cipher_name(ssl), sizeof(r->cipher));
 	SSL_write(ssl, "hello\r\n", 7);
 	n = SSL_read(ssl, buf, sizeof(buf) - 1);
 	if (n > 0) {
@@ -734,6 +741,112 @@ TEST(test_handshake_tls12_nonblocking)
     stream_close(&sp);
     CHECK_INT(srv_reap(pid), 0);
     tls_client_free(&cc);
+    tls_server_free(&sc);
+}
+
+TEST(test_server_preference)
+{
+    TLS_SERVER_CTX *sc = server_ctx(NULL, 0);
+    SRV     s = {.sc = sc,.mode = SRV_ECHO,.timeout = 10};
+    /* the client likes the weakest first; the server's order wins */
+    RAW     r = {.min = TLS1_2_VERSION,.max = TLS1_2_VERSION,
+	.ciphers = "AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-GCM-SHA384"};
+    int     fd;
+    pid_t   pid = srv_spawn(&s, &fd);
+
+    raw_client(fd, &r);
+    close(fd);
+    CHECK(r.ok);
+    CHECK_STR(r.cipher, "ECDHE-RSA-AES256-GCM-SHA384");
+    CHECK_INT(srv_reap(pid), 0);
+
+    /* a client with only non-forward-secret ciphers still gets in (medium) */
+    RAW     r2 = {.min = TLS1_2_VERSION,.max = TLS1_2_VERSION,.ciphers = "AES128-SHA"};
+
+    pid = srv_spawn(&s, &fd);
+    raw_client(fd, &r2);
+    close(fd);
+    CHECK(r2.ok);
+    CHECK_STR(r2.cipher, "AES128-SHA");
+    CHECK_INT(srv_reap(pid), 0);
+    tls_server_free(&sc);
+
+    /* exclusions apply: no AES128-SHA left for that client */
+    TLS_SERVER_PARAMS p = {0};
+    const char *err = NULL;
+
+    p.cert_file = path("rsa-chain.pem");
+    p.exclude_ciphers = "aRSA+kRSA, SHA1";
+    p.cipher_grade = "high";
+    sc = tls_server_init(&p, &err);
+    CHECK(sc != NULL);
+    if (sc) {
+	SRV     s3 = {.sc = sc,.mode = SRV_FAIL,.timeout = 10,.log = "/dev/null"};
+	RAW     r3 = {.min = TLS1_2_VERSION,.max = TLS1_2_VERSION,.ciphers = "AES128-SHA"};
+
+	pid = srv_spawn(&s3, &fd);
+	raw_client(fd, &r3);
+	close(fd);
+	CHECK(!r3.ok);
+	CHECK_INT(srv_reap(pid), 0);
+	tls_server_free(&sc);
+    }
+}
+
+/* ccert_case - trust the server sees for a client with this certificate */
+static const char *ccert_case(TLS_SERVER_CTX *sc, const char *cert, const char *key)
+{
+    static char info[200];
+    TLS_CLIENT_PARAMS cp = {0};
+    const char *err = NULL;
+    TLS_CLIENT_CTX *cc;
+
+    cp.CAfile = path("ca.pem");
+    cp.cert_file = cert;
+    cp.key_file = key;
+    if ((cc = tls_client_init(&cp, &err)) == NULL) {
+	UNIT_FAIL("client init: %s", err);
+	return "";
+    }
+    SRV     s = {.sc = sc,.mode = SRV_ECHO,.timeout = 10};
+    int     fd;
+    pid_t   pid = srv_spawn(&s, &fd);
+    STREAM *sp = stream_fdopen(fd, true);
+    TLS_CLIENT_START props = client_props(TLS_LEV_VERIFY);
+    TLS_SESSION *ts = tls_client_start(sp, cc, &props, &err);
+
+    info[0] = 0;
+    CHECK(ts != NULL);
+    if (ts) {
+	const char *reply = chat(sp, "INFO");
+	const char *last = strrchr(reply, ' ');
+
+	ph_strlcpy(info, last ? last + 1 : reply, sizeof(info));
+	CHECK_STR(chat(sp, "QUIT"), "BYE");
+	tls_session_stop(&ts);
+    }
+    stream_close(&sp);
+    CHECK_INT(srv_reap(pid), 0);
+    tls_client_free(&cc);
+    return info;
+}
+
+TEST(test_client_certificates)
+{
+    TLS_SERVER_PARAMS p = {0};
+    const char *err = NULL;
+    TLS_SERVER_CTX *sc;
+
+    p.cert_file = path("rsa-chain.pem");
+    p.CAfile = path("ca.pem");
+    p.ask_ccert = true;
+    sc = tls_server_init(&p, &err);
+    CHECK(sc != NULL);
+    if (sc == NULL)
+	return;
+    CHECK_STR(ccert_case(sc, path("client.pem"), path("client.key")), "Trusted");
+    CHECK_STR(ccert_case(sc, NULL, NULL), "Anonymous");
+    CHECK_STR(ccert_case(sc, path("other.pem"), path("other.key")), "Untrusted");
     tls_server_free(&sc);
 }
 
@@ -1238,6 +1351,8 @@ int     main(void)
     RUN(test_handshake_tls13);
     RUN(test_starttls_injection);
     RUN(test_handshake_tls12_nonblocking);
+    RUN(test_server_preference);
+    RUN(test_client_certificates);
     RUN(test_protocol_refused);
     RUN(test_verify);
     RUN(test_garbage);
