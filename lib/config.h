@@ -65,10 +65,15 @@ void config_set_process(const char *name);
 #define CONFIG_FLAG_NONE       0
 #define CONFIG_FLAG_NO_WARN    (1 << 0)	/* no unknown-parameter warnings */
 #define CONFIG_FLAG_NO_FILE_OK (1 << 1)	/* a missing main.cf is not an error */
+#define CONFIG_FLAG_NO_EVAL    (1 << 2)	/* read only: no expansion, no type
+					 * checks, var_* untouched (postconf) */
+#define CONFIG_FLAG_DEFAULTS_ONLY (1 << 3)	/* ignore main.cf and -o: lookups
+					 * see registry defaults (postconf -d) */
 
 /* config_load - read main.cf, apply overrides, expand and validate every
  * registry parameter into var_*. 0, or -1 with *error_r (static buffer,
- * valid until the next call). Safe to call again (reload). */
+ * valid until the next call). Safe to call again (reload); on failure
+ * the var_* keep their previous values. */
 int config_load(int flags, const char **error_r);
 
 /* config_lookup - expanded value of any parameter (registry or user-defined
