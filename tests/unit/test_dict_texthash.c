@@ -141,11 +141,11 @@ TEST(test_aliases_syntax)
 
 TEST(test_texthash_refresh)
 {
-    const char *path = dict_tmp_text("thr", "k old\n");
-    char    spec[300];
+    char    path[256], spec[300];
     const char *why;
     DICT   *d;
 
+    snprintf(path, sizeof(path), "%s", dict_tmp_text("thr", "k old\n"));	/* tmp paths rotate */
     snprintf(spec, sizeof(spec), "texthash:%s", path);
     d = dict_open(spec, O_RDONLY, DICT_FLAG_FOLD_FIX, &why);
     CHECK(d != NULL);
