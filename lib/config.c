@@ -85,6 +85,8 @@ typedef struct config_expand_ctx {
     ARGV   *stack;			/* names being expanded, outermost first */
     int     depth;			/* nesting of names and conditionals */
     VSTRING *why;			/* error text */
+    bool    loop;			/* why is about a loop */
+    char   *err_name;			/* innermost name with a syntax error */
 } CONFIG_EXPAND_CTX;
 
 /* config_set_error - format the static error message */
@@ -230,8 +232,6 @@ static void config_free_state(void)
     config_nents = config_ents_size = 0;
     if (config_index)
         htable_free(&config_index, NULL);
-    if (config_strings)
-        argv_free(&config_strings);
     config_clear_cache();
 }
 
@@ -287,6 +287,15 @@ static const char *config_hostname(void)
     }
     for (char *cp = buf; *cp; cp++)
         *cp = (char) tolower((unsigned char) *cp);
+    /* As Postfix: a name without a dot gets ".localdomain", so myhostname
+     * is always fully qualified and mydomain is "localdomain". */
+    if (strchr(buf, '.') == NULL) {
+        VSTRING *fq = vstring_alloc(64);
+
+        vstring_fmt(fq, "%s.localdomain", buf);
+        hostname = vstring_export(&fq);
+        return hostname;
+    }
     hostname = mystrdup(buf);
     return hostname;
 }
@@ -506,6 +515,7 @@ static const char *config_expand_name(const char *name, CONFIG_EXPAND_CTX *ctx)
             for (int j = i; j < ctx->stack->argc; j++)
                 vstring_fmt_append(ctx->why, "$%s -> ", ctx->stack->argv[j]);
             vstring_fmt_append(ctx->why, "$%s", name);
+            ctx->loop = true;
             return NULL;
         }
     }
@@ -521,6 +531,8 @@ static const char *config_expand_name(const char *name, CONFIG_EXPAND_CTX *ctx)
     rc = config_expand_text(val, raw, strlen(raw), ctx);
     argv_truncate(ctx->stack, ctx->stack->argc - 1);
     if (rc < 0) {
+        if (!ctx->loop && ctx->err_name == NULL)
+            ctx->err_name = mystrdup(name);
         vstring_free(&val);
         return NULL;
     }
@@ -537,6 +549,8 @@ static void config_ctx_init(CONFIG_EXPAND_CTX *ctx)
     ctx->stack = argv_alloc(8);
     ctx->depth = 0;
     ctx->why = vstring_alloc(100);
+    ctx->loop = false;
+    ctx->err_name = NULL;
 }
 
 /* config_ctx_free - end an expansion */
@@ -544,6 +558,7 @@ static void config_ctx_free(CONFIG_EXPAND_CTX *ctx)
 {
     argv_free(&ctx->stack);
     vstring_free(&ctx->why);
+    myfree(ctx->err_name);
 }
 
 /* config_expand - expand $name references in text, appending to out */
@@ -716,11 +731,13 @@ static const char *config_check_enum(const char *name, const char *value, VSTRIN
         if (ok)
             return NULL;
         vstring_fmt(why, "invalid value \"%s\" (expected ", value);
-        for (const char *cp = e->values; *cp; cp++)
-            vstring_addch(why, *cp == '|' ? ' ' : *cp);
-        if (e->values[0] == '|')
-            vstring_cat(why, " or empty");
-        vstring_cat(why, ")");
+        for (const char *cp = e->values + (e->values[0] == '|'); *cp; cp++) {
+            if (*cp == '|')
+                vstring_cat(why, ", ");
+            else
+                vstring_addch(why, *cp);
+        }
+        vstring_cat(why, e->values[0] == '|' ? " or empty)" : ")");
         return STR(why);
     }
     return NULL;
@@ -738,17 +755,23 @@ static const char *config_source(VSTRING *buf, const char *name)
     return vstring_set(buf, "default")->data;
 }
 
-/* config_store_string - keep a copy alive until the next config_load */
-static char *config_store_string(const char *value)
+/* A checked value waiting to be stored into its var_*. */
+typedef union config_value {
+    char   *str;
+    long    num;
+    bool    flag;
+} CONFIG_VALUE;
+
+/* config_store_string - a copy that lives as long as the var_* using it */
+static char *config_store_string(ARGV *strings, const char *value)
 {
-    if (config_strings == NULL)
-        config_strings = argv_alloc(param_count);
-    argv_add(config_strings, value, (char *) 0);
-    return config_strings->argv[config_strings->argc - 1];
+    argv_add(strings, value, (char *) 0);
+    return strings->argv[strings->argc - 1];
 }
 
-/* config_set_var - expand, check and store one registry parameter */
-static int config_set_var(const PARAM_DEF *p, const char **error_r)
+/* config_set_var - expand and check one registry parameter into *slot */
+static int config_set_var(const PARAM_DEF *p, CONFIG_VALUE *slot, ARGV *strings,
+                          const char **error_r)
 {
     CONFIG_EXPAND_CTX ctx;
     VSTRING *src = vstring_alloc(100);
@@ -764,12 +787,14 @@ static int config_set_var(const PARAM_DEF *p, const char **error_r)
         bad = vstring_set(why, STR(ctx.why))->data;
         goto out;
     }
+    myfree(ctx.err_name);
+    ctx.err_name = NULL;
     switch (p->type) {
     case PT_STR:
     case PT_LIST:
         if ((bad = config_check_enum(p->name, val, why)) != NULL)
             goto out;
-        *(char **) p->var = config_store_string(val);
+        slot->str = config_store_string(strings, val);
         break;
     case PT_BOOL:
         if (config_parse_bool(val, &flag) < 0) {
@@ -777,7 +802,7 @@ static int config_set_var(const PARAM_DEF *p, const char **error_r)
                               config_quote(q, val, strlen(val)))->data;
             goto out;
         }
-        *(bool *) p->var = flag;
+        slot->flag = flag;
         break;
     case PT_INT:
     case PT_SIZE:
@@ -795,13 +820,17 @@ static int config_set_var(const PARAM_DEF *p, const char **error_r)
                               p->type == PT_TIME ? " seconds" : "")->data;
             goto out;
         }
-        *(long *) p->var = num;
+        slot->num = num;
         break;
     }
 out:
-    if (bad)
+    if (bad) {
+        /* A syntax error is reported where it is, not where it is used. */
+        const char *where = ctx.err_name ? ctx.err_name : p->name;
+
         *error_r = config_set_error("%s: parameter %s: %s",
-                                    config_source(src, p->name), p->name, bad);
+                                    config_source(src, where), where, bad);
+    }
     config_ctx_free(&ctx);
     vstring_free(&src);
     vstring_free(&why);
@@ -1105,9 +1134,18 @@ int     config_load(int flags, const char **error_r)
     }
     if (flags & CONFIG_FLAG_NO_EVAL)
         return 0;
-    for (size_t i = 0; i < param_count; i++)
-        if (config_set_var(&param_table[i], error_r) < 0)
+    /* All or nothing: var_* change only when every value is good, so a
+     * failed reload leaves the running configuration intact. */
+    CONFIG_VALUE *values = mycalloc(param_count, sizeof(*values));
+    ARGV   *strings = argv_alloc((int) param_count);
+
+    for (size_t i = 0; i < param_count; i++) {
+        if (config_set_var(&param_table[i], &values[i], strings, error_r) < 0) {
+            myfree(values);
+            argv_free(&strings);
             return -1;
+        }
+    }
     /* User-defined names must expand too (a loop among them is an error). */
     for (size_t i = 0; i < config_nents; i++) {
         CONFIG_EXPAND_CTX ctx;
@@ -1115,15 +1153,37 @@ int     config_load(int flags, const char **error_r)
         config_ctx_init(&ctx);
         if (config_expand_name(config_ents[i].name, &ctx) == NULL) {
             VSTRING *src = vstring_alloc(100);
+            const char *where = ctx.err_name ? ctx.err_name : config_ents[i].name;
 
             *error_r = config_set_error("%s: parameter %s: %s",
-                                   config_source(src, config_ents[i].name),
-                                        config_ents[i].name, STR(ctx.why));
+                                        config_source(src, where), where, STR(ctx.why));
             vstring_free(&src);
             config_ctx_free(&ctx);
+            myfree(values);
+            argv_free(&strings);
             return -1;
         }
         config_ctx_free(&ctx);
     }
+    for (size_t i = 0; i < param_count; i++) {
+        const PARAM_DEF *p = &param_table[i];
+
+        switch (p->type) {
+        case PT_STR:
+        case PT_LIST:
+            *(char **) p->var = values[i].str;
+            break;
+        case PT_BOOL:
+            *(bool *) p->var = values[i].flag;
+            break;
+        default:
+            *(long *) p->var = values[i].num;
+            break;
+        }
+    }
+    myfree(values);
+    if (config_strings)
+        argv_free(&config_strings);
+    config_strings = strings;
     return 0;
 }
