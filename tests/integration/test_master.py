@@ -164,9 +164,7 @@ def test_reload_changes_parameter_keeps_open_connection(instance):
 
 
 def test_reload_adds_and_removes_service(instance):
-    p1, p2 = instance.free_port(), instance.free_port()
-    while p2 == p1:
-        p2 = instance.free_port()
+    p1, p2 = instance.free_ports(2)
     instance.write_master_cf(echod_service(instance, p1))
     instance.start()
     with instance.connect(p1) as c:
@@ -419,9 +417,7 @@ def test_root_instance_drops_privileges(instance_factory):
     import pwd
     inst = instance_factory(root=True)
     owner = pwd.getpwnam(inst.mail_owner)
-    p1, p2 = inst.free_port(), inst.free_port()
-    while p2 == p1:
-        p2 = inst.free_port()
+    p1, p2 = inst.free_ports(2)
     inst.write_master_cf(
         f"{p1} inet n - n - - {inst.test_program('echod')}\n"
         f"{p2} inet n n n - - {inst.test_program('echod')}\n"
