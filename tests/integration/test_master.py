@@ -570,3 +570,33 @@ def test_reload_refuses_bad_main_cf(instance):
         assert c.greeting.startswith("220 posthorn.test ")
     instance.write_main_cf()  # fixed again, so teardown can stop it
     instance.wait_log(r"posthorn/posthorn\[\d+\]: starting the Posthorn mail system")
+
+
+def test_child_environment(instance):
+    port = instance.free_port()
+    instance.write_master_cf(echod_service(instance, port))
+    instance.write_main_cf({"import_environment": "MAIL_CONFIG TZ PH_IMPORTED PH_SET=fixed"})
+    env_before = dict(os.environ)
+    os.environ.update({"PH_IMPORTED": "yes", "PH_NOT_IMPORTED": "secret", "TZ": "UTC"})
+    try:
+        instance.start()
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    with instance.connect(port) as c:
+        assert c.cmd("env MAIL_CONFIG") == f"250 ={instance.dir}"
+        assert c.cmd("env PH_IMPORTED") == "250 =yes"
+        assert c.cmd("env PH_SET") == "250 =fixed"
+        assert c.cmd("env TZ") == "250 =UTC"
+        assert c.cmd("env PH_NOT_IMPORTED") == "250 unset"
+        assert c.cmd("env PATH") == "250 unset"
+        if os.environ.get("ASAN_OPTIONS"):
+            assert c.cmd("env ASAN_OPTIONS").startswith("250 =" + os.environ["ASAN_OPTIONS"])
+
+
+def test_second_master_refused_by_lock(instance):
+    instance.write_master_cf("")
+    instance.start()
+    p = instance.run([instance.daemon("master"), "-c", instance.dir], timeout=20)
+    assert p.returncode != 0
+    assert f"already running (pid {instance.master_pid()}" in p.stderr, p.stderr
