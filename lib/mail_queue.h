@@ -141,6 +141,11 @@ int mail_queue_remove(const char *queue, const char *id, const char **error_r);
  * -1 with errno and *error_r otherwise (missing logs are not an error). */
 int mail_queue_remove_all(const char *queue, const char *id, const char **error_r);
 
+/* mail_queue_mkdir_hash - create the hash subdirectories for id in queue
+ * (mode 0700; nothing to do for an unhashed queue). 0, or -1 with errno
+ * (EINVAL for a bad queue or id). */
+int mail_queue_mkdir_hash(const char *queue, const char *id);
+
 /* mail_queue_exists - true when id is in queue (lstat of a regular file) */
 bool mail_queue_exists(const char *queue, const char *id);
 

@@ -182,12 +182,10 @@ int qfile_writer_content(QFILE_WRITER *qw, const void *buf, size_t len,
 /* qfile_writer_content_size - content bytes so far */
 off_t qfile_writer_content_size(const QFILE_WRITER *qw);
 /* qfile_writer_finish - flush, write the trailer, mail_queue_sync (unless
- * sync is false: for callers that sync themselves, e.g. group commit via
- * qfile_writer_fd + mail_queue_sync), close and free. 0 or -1 with
- * *error_r; on failure the file is unlinked. NULLs *qwp either way. */
+ * sync is false: tests, or a caller that makes a batch of files durable
+ * some other way, e.g. syncfs), close and free. 0 or -1 with *error_r; on
+ * failure the file is unlinked. NULLs *qwp either way. */
 int qfile_writer_finish(QFILE_WRITER **qwp, bool sync, const char **error_r);
-/* qfile_writer_fd - the descriptor (for a caller-managed sync before finish) */
-int qfile_writer_fd(const QFILE_WRITER *qw);
 /* qfile_writer_abort - close, unlink, free; NULLs *qwp (NULL is fine) */
 void qfile_writer_abort(QFILE_WRITER **qwp);
 
@@ -226,9 +224,11 @@ typedef struct qfile {
 #define QFILE_OK          0
 #define QFILE_ERR_SYS     (-1)		/* open/read failed: errno set (ENOENT:
 					 * moved or removed meanwhile) */
-#define QFILE_ERR_INCOMPLETE (-2)	/* no valid trailer: being written, or
-					 * an abandoned write (older than a few
-					 * minutes in incoming/maildrop: remove) */
+#define QFILE_ERR_INCOMPLETE (-2)	/* no valid trailer: still being
+					 * written, or an abandoned write. One
+					 * older than an hour was never
+					 * acknowledged: move it to corrupt/
+					 * (never delete silently) */
 #define QFILE_ERR_CORRUPT (-3)		/* trailer present, content invalid:
 					 * move to corrupt/ */
 
