@@ -148,6 +148,10 @@
 #define QFILE_ATTR_FULL_NAME      "full_name"	/* sendmail -F */
 #define QFILE_ATTR_REWRITE        "rewrite_context"	/* "local" or "remote" */
 
+/* qfile_value_ok - true when len bytes can be an envelope value: no NUL,
+ * CR or LF, at most QFILE_MAX_VALUE bytes */
+bool qfile_value_ok(const char *val, size_t len);
+
 /* ---- writer ---- */
 
 typedef struct qfile_writer QFILE_WRITER;
