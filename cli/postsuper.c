@@ -14,8 +14,8 @@
  *		hold, incoming, active, deferred, maildrop.
  *	-h ID	Put the message on hold (moved to hold/). Default queues:
  *		incoming, active, deferred, maildrop.
- *	-H ID	Release from hold (moved to deferred/, retried at the next
- *		queue run). Queue: hold.
+ *	-H ID	Release from hold (moved to deferred/ with its time stamp set
+ *		to now, so it is retried at the next queue run). Queue: hold.
  *	-r ID	Requeue: move to incoming/ so that qmgr processes it afresh
  *		(recipients already delivered stay delivered: their status is
  *		in the file). Default queues: hold, active, deferred.
@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -132,8 +133,14 @@ static bool ps_apply(PS_OP *op, const char *queue, const char *id)
 	return false;
     }
     if (op->opt == 'H' || op->opt == 'r') {
-	/* A fresh start: forget old delay reasons (not bounce reasons). */
+	VSTRING *path = vstring_alloc(100);
+
+	/* A fresh start: forget old delay reasons (not bounce reasons), and
+	 * make the message due now (mtime = next attempt, mail_queue.h). */
 	(void) mail_queue_remove(MAIL_QUEUE_DEFER, id, &err);
+	if (mail_queue_path(path, op->target, id) != NULL && utimes(STR(path), NULL) < 0)
+	    msg_warn("set time of %s: %s", STR(path), strerror(errno));
+	vstring_free(&path);
     }
     msg_info("%s: %s", id, op->done_one);
     op->count++;

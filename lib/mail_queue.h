@@ -38,6 +38,11 @@
  * deferred, and delivery is at least once), but it is never lost, because
  * rename never makes a file disappear from both names.
  *
+ * Retry times (a convention shared by qmgr and postsuper, as in Postfix):
+ * the modification time of a file in deferred/ is the earliest time of
+ * its next delivery attempt. postsuper -H and -r set it to "now" so the
+ * message is tried at the next queue run.
+ *
  * Errors: file-system problems (and invalid IDs / queue names) are
  * returned as -1 (or NULL) with errno set and, where there is an error_r,
  * a reason text (static buffer, valid until the next call into this

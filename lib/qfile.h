@@ -68,6 +68,12 @@
  *   "expanded"), recipient address, ORCPT, remote MTA ("" when none),
  *   reason text (control characters replaced by spaces when written).
  *
+ * Trust: files in maildrop/ come from local users through postdrop,
+ * which writes only the attributes uid, origin, rewrite_context,
+ * full_name, dsn_envid, dsn_ret, body_type and smtputf8 (and refuses
+ * others from its input). qmgr should treat any other attribute in a
+ * maildrop file (client_address, sasl_username, ...) as forged.
+ *
  * Writing (smtpd, postdrop): qfile_writer_create() creates the file with
  * a new queue ID at once (so the ID can be logged from MAIL FROM on).
  * Envelope calls (time, attributes, sender, recipients) may come in any

@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -297,8 +298,12 @@ def test_postsuper_moves(inst):
     p = inst.run("postsuper", "-c", inst.conf, "-h", "ALL")
     assert "Placed on hold: 2 messages" in p.stderr.decode()
     assert sorted(inst.ids("hold")) == ids
+    hold_path = [f for f in inst.files("hold") if f.endswith(ids[1])][0]
+    os.utime(hold_path, (1000000000, 1000000000))
     p = inst.run("postsuper", "-c", inst.conf, "-H", ids[1])
     assert inst.ids("deferred") == [ids[1]]
+    # released mail is due now (mtime = next attempt time)
+    assert os.stat(inst.files("deferred")[0]).st_mtime > time.time() - 60
     # deferred is hashed: one level of one hex digit
     assert inst.files("deferred")[0] == str(inst.queue / "deferred" / hash_dir(ids[1]) / ids[1])
     p = inst.run("postsuper", "-c", inst.conf, "-r", "ALL", "hold")
