@@ -244,6 +244,10 @@ def test_postqueue_listing(inst):
     assert mailq.stdout.decode() == out
     bp = inst.sendmail("-bp")
     assert bp.stdout.decode() == out
+    link = os.path.join(BIN, "mailq")
+    assert os.path.islink(link) and os.readlink(link) == "sendmail"
+    p = subprocess.run([link, "-C", inst.conf], capture_output=True, timeout=30)
+    assert p.returncode == 0 and p.stdout.decode() == out
 
 
 def test_postqueue_shows_defer_reason_and_status(inst):
@@ -388,3 +392,8 @@ def test_trigger_and_flush(inst):
     p = inst.run("postqueue", "-c", inst.conf, "-f")
     assert p.returncode == 69
     assert b"mail system is down" in p.stderr
+    p = inst.sendmail("-q")
+    assert p.returncode == 69 and b"mail system is down" in p.stderr
+    # sendmail still queues when qmgr is not running
+    assert inst.sendmail("r@example.net", stdin=b"\ny\n").returncode == 0
+    assert len(inst.files("maildrop")) == 2
