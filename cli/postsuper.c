@@ -1,7 +1,8 @@
 /* postsuper - queue maintenance: delete, hold, release, requeue.
  *
  * SYNOPSIS
- *	postsuper [-c config_dir] [-v] [-d ID] [-h ID] [-H ID] [-r ID] [queue ...]
+ *	postsuper [-c config_dir] [-v] [-p] [-s] [-d ID] [-h ID] [-H ID] [-r ID]
+ *		[queue ...]
  *
  * DESCRIPTION
  *	Each of -d, -h, -H and -r may be given more than once. ID is a
@@ -19,6 +20,14 @@
  *	-r ID	Requeue: move to incoming/ so that qmgr processes it afresh
  *		(recipients already delivered stay delivered: their status is
  *		in the file). Default queues: hold, active, deferred.
+ *
+ *	-s	Structure check: move files stored under another
+ *		hash_queue_depth to where they belong now (run before the
+ *		daemons start, after changing hash_queue_depth/_names).
+ *	-p	Purge unfinished writes: queue files without a trailer
+ *		(lib/qfile.h) older than one hour in incoming/ and maildrop/,
+ *		left by a crash before the client was told "250".
+ *	Without -d, -h, -H or -r, postsuper does -s and -p (as Postfix).
  *
  *	Deleting, holding or requeueing a message in active/ while qmgr is
  *	delivering it is allowed, as in Postfix: qmgr notices the file is
@@ -41,8 +50,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "argv.h"
@@ -50,6 +61,7 @@
 #include "mail_queue.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "qfile.h"
 #include "queue_id.h"
 #include "vstring.h"
 
@@ -201,10 +213,74 @@ static void ps_run(PS_OP *op, ARGV *queues)
     argv_free(&use);
 }
 
+/* ps_structure - postsuper -s */
+static void ps_structure(void)
+{
+    static const char *const queues[] = {
+	MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE, MAIL_QUEUE_DEFERRED, MAIL_QUEUE_HOLD,
+	MAIL_QUEUE_MAILDROP, MAIL_QUEUE_CORRUPT, MAIL_QUEUE_DEFER, MAIL_QUEUE_BOUNCE,
+    };
+    const char *err;
+    int     moved, total = 0;
+
+    for (size_t i = 0; i < PH_ARRAY_LEN(queues); i++) {
+	if (mail_queue_rehash(queues[i], &moved, &err) < 0) {
+	    if (errno != ENOENT)
+		msg_warn("%s", err);
+	    continue;
+	}
+	total += moved;
+    }
+    if (total)
+	msg_info("Renamed to match hash depth: %d message%s", total, total == 1 ? "" : "s");
+}
+
+/* ps_purge - postsuper -p: remove old unfinished writes */
+static void ps_purge(void)
+{
+    static const char *const queues[] = {MAIL_QUEUE_INCOMING, MAIL_QUEUE_MAILDROP};
+    time_t  now = time(NULL);
+    const char *err, *id;
+    int     count = 0;
+
+    for (size_t i = 0; i < PH_ARRAY_LEN(queues); i++) {
+	MAIL_QUEUE_SCAN *scan = mail_queue_scan_open(queues[i], &err);
+	ARGV   *old = argv_alloc(4);
+
+	if (scan == NULL) {
+	    if (errno != ENOENT)
+		msg_warn("%s", err);
+	    argv_free(&old);
+	    continue;
+	}
+	while ((id = mail_queue_scan_next(scan)) != NULL) {
+	    struct stat st;
+	    QFILE  *qf;
+
+	    if (lstat(mail_queue_scan_path(scan), &st) < 0 || st.st_mtime > now - 3600)
+		continue;
+	    if (qfile_open_path(mail_queue_scan_path(scan), QFILE_OPEN_RDONLY, &qf, &err)
+		== QFILE_ERR_INCOMPLETE)
+		argv_add(old, mail_queue_scan_path(scan), (char *) NULL);
+	    qfile_close(&qf);
+	}
+	mail_queue_scan_close(&scan);
+	for (int k = 0; k < old->argc; k++) {
+	    if (unlink(old->argv[k]) == 0) {
+		msg_info("%s: removed unfinished queue file", old->argv[k]);
+		count++;
+	    }
+	}
+	argv_free(&old);
+    }
+    if (count)
+	msg_info("Deleted: %d unfinished file%s", count, count == 1 ? "" : "s");
+}
+
 /* ps_usage - complain and exit */
 static PH_NORETURN void ps_usage(void)
 {
-    msg_fatal_status(EX_USAGE, "usage: postsuper [-c config_dir] [-v] [-d queue_id] "
+    msg_fatal_status(EX_USAGE, "usage: postsuper [-c config_dir] [-v] [-p] [-s] [-d queue_id] "
 		     "[-h queue_id] [-H queue_id] [-r queue_id] [queue ...]");
 }
 
@@ -212,12 +288,12 @@ int     main(int argc, char **argv)
 {
     ARGV   *queues = argv_alloc(4);
     const char *err;
-    bool    stdin_used = false, any = false;
+    bool    stdin_used = false, any = false, structure = false, purge = false;
     int     ch;
 
     msg_init("postsuper", MSG_TO_STDERR);
     config_set_process("postsuper");
-    while ((ch = getopt(argc, argv, "c:d:h:H:r:v")) != -1) {
+    while ((ch = getopt(argc, argv, "c:d:h:H:r:psv")) != -1) {
 	switch (ch) {
 	case 'c':
 	    config_set_dir(optarg);
@@ -236,6 +312,12 @@ int     main(int argc, char **argv)
 		ps_add_id(ps_find_op(ch), optarg);
 	    }
 	    break;
+	case 'p':
+	    purge = true;
+	    break;
+	case 's':
+	    structure = true;
+	    break;
 	case 'v':
 	    msg_verbose++;
 	    break;
@@ -248,12 +330,16 @@ int     main(int argc, char **argv)
 	    msg_fatal_status(EX_USAGE, "invalid directory name: %s", argv[optind]);
 	argv_add(queues, argv[optind], (char *) NULL);
     }
-    if (!any)
-	ps_usage();
+    if (!any && !purge && !structure)
+	purge = structure = true;
     if (config_load(CONFIG_FLAG_NO_WARN | CONFIG_FLAG_NO_FILE_OK, &err) < 0)
 	msg_fatal("%s", err);
     mail_queue_init(var_queue_directory, var_hash_queue_depth, var_hash_queue_names);
 
+    if (structure)
+	ps_structure();
+    if (purge)
+	ps_purge();
     /* Postfix order: delete first, then hold, release, requeue. */
     for (size_t i = 0; i < PH_ARRAY_LEN(ps_ops); i++)
 	if (ps_ops[i].ids != NULL)

@@ -397,3 +397,37 @@ def test_trigger_and_flush(inst):
     # sendmail still queues when qmgr is not running
     assert inst.sendmail("r@example.net", stdin=b"\ny\n").returncode == 0
     assert len(inst.files("maildrop")) == 2
+
+
+def test_postsuper_structure_and_purge(inst):
+    for i in range(3):
+        assert inst.sendmail(f"r{i}@example.net", stdin=b"\nx\n").returncode == 0
+    assert inst.run("postsuper", "-c", inst.conf, "-h", "ALL").returncode == 0
+    ids = sorted(inst.ids("hold"))
+    # a change of hash_queue_depth: postsuper -s moves the files
+    with open(os.path.join(inst.conf, "main.cf"), "a") as f:
+        f.write("hash_queue_depth = 2\n")
+    p = inst.run("postsuper", "-c", inst.conf, "-s")
+    assert p.returncode == 0
+    assert "Renamed to match hash depth: 3 messages" in p.stderr.decode()
+    for qid in ids:
+        assert os.path.isfile(inst.queue / "hold" / hash_dir(qid, 2) / qid)
+    assert "placed on" not in inst.run("postqueue", "-c", inst.conf, "-p").stderr.decode()
+    assert inst.run("postcat", "-c", inst.conf, "-q", ids[0]).returncode == 0
+    # unfinished writes: old ones are purged, recent ones kept, complete ones kept
+    src = inst.files("hold")[0]
+    data = open(src, "rb").read()
+    for name, age in (("OldPart1", 7200), ("NewPart1", 0)):
+        d = inst.queue / "incoming" / hash_dir(name, 2)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / name).write_bytes(data[:-20])
+        t = time.time() - age
+        os.utime(d / name, (t, t))
+    oldc = inst.queue / "maildrop" / "OldComplete1"
+    oldc.write_bytes(data)
+    os.utime(oldc, (1000000000, 1000000000))
+    p = inst.run("postsuper", "-c", inst.conf)      # no options: -s and -p
+    assert p.returncode == 0, p.stderr
+    assert "Deleted: 1 unfinished file" in p.stderr.decode()
+    assert sorted(inst.ids("incoming")) == ["NewPart1"]
+    assert inst.ids("maildrop") == ["OldComplete1"]
