@@ -53,7 +53,7 @@ int     master_verbose;
 static char *master_pid_path;
 static char *master_status_path;
 static int master_pid_fd = -1;
-static bool master_stopping;
+bool    master_stopping;
 static uint64_t master_status_timer;
 
 /* master_status_write - rewrite the status file now */

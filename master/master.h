@@ -48,6 +48,7 @@ extern MASTER_SERV *master_services;
 extern MASTER_PROC *master_procs;
 extern bool master_is_root;
 extern int master_verbose;
+extern bool master_stopping;	/* SIGTERM seen: children are being stopped */
 
 /* master_service.c */
 /* master_services_build - service list from master.cf entries; listeners

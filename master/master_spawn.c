@@ -262,7 +262,9 @@ void master_reap(void)
         proc = *pp;
         *pp = proc->next;
         serv = proc->serv;
-        if (WIFSIGNALED(status)) {
+        if (WIFSIGNALED(status) && master_stopping && WTERMSIG(status) == SIGTERM) {
+            /* our own stop request: not worth a warning */
+        } else if (WIFSIGNALED(status)) {
             msg_warn("process %s pid %ld killed by signal %d", proc->path, (long) pid,
                      WTERMSIG(status));
             bad = true;
