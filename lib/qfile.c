@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -455,6 +456,9 @@ long long qfile_hexval(const char *cp, int n)
     for (int i = 0; i < n; i++) {
 	int     c = (unsigned char) cp[i], d;
 
+	if (val > (LLONG_MAX >> 4))
+	    return -1;			/* too large to represent */
+
 	if (c >= '0' && c <= '9')
 	    d = c - '0';
 	else if (c >= 'a' && c <= 'f')
@@ -535,9 +539,23 @@ static int qfile_pread_all(int fd, void *buf, size_t len, off_t off)
     return 0;
 }
 
+/* qfile_corrupt_error - "name: offset N: " plus formatted text */
+static const char *qfile_corrupt_error(const char *name, long long off, const char *fmt, ...)
+    PH_PRINTF(3, 4);
+
+static const char *qfile_corrupt_error(const char *name, long long off, const char *fmt, ...)
+{
+    va_list ap;
+
+    qfile_error("%s: offset %lld: ", name, off);
+    va_start(ap, fmt);
+    vstring_vfmt_append(qfile_errbuf, fmt, ap);
+    va_end(ap);
+    return STR(qfile_errbuf);
+}
+
 #define CORRUPT(off, ...) do { \
-	*error_r = qfile_error("%s: offset %lld: %s", name, (long long) (off), \
-			       qfile_error(__VA_ARGS__)); \
+	*error_r = qfile_corrupt_error(name, (long long) (off), __VA_ARGS__); \
 	return QFILE_ERR_CORRUPT; \
     } while (0)
 
