@@ -10,7 +10,7 @@
  *	endif
  *
  * Any non-alphanumeric, non-blank character may delimit the pattern; a
- * backslash escapes the delimiter. Flags: i (toggle case sensitivity;
+ * backslash escapes the delimiter (and stays in the pattern). Flags: i (toggle case sensitivity;
  * matching is case-insensitive by default), m (multi-line) and x (regexp:
  * accepted, no effect, as PCRE's syntax is always "extended"; pcre:
  * extended syntax); pcre: also s (dot matches newline), A (anchored), E
@@ -227,11 +227,8 @@ static pcre2_code *dict_regexp_compile(const char **sp, bool pcre, VSTRING *why)
     }
     pat = vstring_alloc(64);
     for (s++; *s && *s != delim; s++) {
-	if (*s == '\\' && s[1] == delim) {
-	    s++;
-	} else if (*s == '\\' && s[1]) {
-	    vstring_addch(pat, *s++);
-	}
+	if (*s == '\\' && s[1])
+	    vstring_addch(pat, *s++);	/* keep the escape: "\\/" is "/" to PCRE */
 	vstring_addch(pat, *s);
     }
     if (*s != delim) {
