@@ -37,6 +37,10 @@
  * unfinished write (QFILE_INCOMPLETE) and is never delivered. M's LEN and
  * the trailer must agree, and M must end exactly where E starts.
  *
+ * Addresses (S, R, log entries) are in Postfix's internal form: the local
+ * part unquoted ("a b"@example.com is stored as a b@example.com); quote
+ * with addr822_quote() when writing them to SMTP or headers.
+ *
  * Envelope values (everything but M) may not contain NUL, CR or LF and are
  * at most QFILE_MAX_VALUE bytes; a file has at most QFILE_MAX_RCPTS
  * recipients and QFILE_MAX_ATTRS attributes, and at most 4 GiB - 1 bytes
