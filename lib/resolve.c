@@ -230,7 +230,7 @@ static MATCH_LIST *resolve_list(MATCH_LIST **lp, const char *param, const char *
     const char *error;
 
     if (*lp == NULL) {
-	*lp = match_list_create(param, MATCH_LIST_DOMAIN, value ? value : "", &error);
+	*lp = match_list_create(param, value ? value : "", MATCH_FLAG_DOMAIN, &error);
 	if (*lp == NULL)
 	    msg_fatal("%s: %s", param, error);
     }
