@@ -85,6 +85,8 @@ typedef struct config_expand_ctx {
     ARGV   *stack;			/* names being expanded, outermost first */
     int     depth;			/* nesting of names and conditionals */
     VSTRING *why;			/* error text */
+    bool    loop;			/* why is about a loop */
+    char   *err_name;			/* innermost name with a syntax error */
 } CONFIG_EXPAND_CTX;
 
 /* config_set_error - format the static error message */
@@ -287,6 +289,15 @@ static const char *config_hostname(void)
     }
     for (char *cp = buf; *cp; cp++)
         *cp = (char) tolower((unsigned char) *cp);
+    /* As Postfix: a name without a dot gets ".localdomain", so myhostname
+     * is always fully qualified and mydomain is "localdomain". */
+    if (strchr(buf, '.') == NULL) {
+        VSTRING *fq = vstring_alloc(64);
+
+        vstring_fmt(fq, "%s.localdomain", buf);
+        hostname = vstring_export(&fq);
+        return hostname;
+    }
     hostname = mystrdup(buf);
     return hostname;
 }
@@ -506,6 +517,7 @@ static const char *config_expand_name(const char *name, CONFIG_EXPAND_CTX *ctx)
             for (int j = i; j < ctx->stack->argc; j++)
                 vstring_fmt_append(ctx->why, "$%s -> ", ctx->stack->argv[j]);
             vstring_fmt_append(ctx->why, "$%s", name);
+            ctx->loop = true;
             return NULL;
         }
     }
@@ -521,6 +533,8 @@ static const char *config_expand_name(const char *name, CONFIG_EXPAND_CTX *ctx)
     rc = config_expand_text(val, raw, strlen(raw), ctx);
     argv_truncate(ctx->stack, ctx->stack->argc - 1);
     if (rc < 0) {
+        if (!ctx->loop && ctx->err_name == NULL)
+            ctx->err_name = mystrdup(name);
         vstring_free(&val);
         return NULL;
     }
@@ -537,6 +551,8 @@ static void config_ctx_init(CONFIG_EXPAND_CTX *ctx)
     ctx->stack = argv_alloc(8);
     ctx->depth = 0;
     ctx->why = vstring_alloc(100);
+    ctx->loop = false;
+    ctx->err_name = NULL;
 }
 
 /* config_ctx_free - end an expansion */
@@ -544,6 +560,7 @@ static void config_ctx_free(CONFIG_EXPAND_CTX *ctx)
 {
     argv_free(&ctx->stack);
     vstring_free(&ctx->why);
+    myfree(ctx->err_name);
 }
 
 /* config_expand - expand $name references in text, appending to out */
@@ -716,11 +733,13 @@ static const char *config_check_enum(const char *name, const char *value, VSTRIN
         if (ok)
             return NULL;
         vstring_fmt(why, "invalid value \"%s\" (expected ", value);
-        for (const char *cp = e->values; *cp; cp++)
-            vstring_addch(why, *cp == '|' ? ' ' : *cp);
-        if (e->values[0] == '|')
-            vstring_cat(why, " or empty");
-        vstring_cat(why, ")");
+        for (const char *cp = e->values + (e->values[0] == '|'); *cp; cp++) {
+            if (*cp == '|')
+                vstring_cat(why, ", ");
+            else
+                vstring_addch(why, *cp);
+        }
+        vstring_cat(why, e->values[0] == '|' ? " or empty)" : ")");
         return STR(why);
     }
     return NULL;
@@ -764,6 +783,8 @@ static int config_set_var(const PARAM_DEF *p, const char **error_r)
         bad = vstring_set(why, STR(ctx.why))->data;
         goto out;
     }
+    myfree(ctx.err_name);
+    ctx.err_name = NULL;
     switch (p->type) {
     case PT_STR:
     case PT_LIST:
@@ -799,9 +820,13 @@ static int config_set_var(const PARAM_DEF *p, const char **error_r)
         break;
     }
 out:
-    if (bad)
+    if (bad) {
+        /* A syntax error is reported where it is, not where it is used. */
+        const char *where = ctx.err_name ? ctx.err_name : p->name;
+
         *error_r = config_set_error("%s: parameter %s: %s",
-                                    config_source(src, p->name), p->name, bad);
+                                    config_source(src, where), where, bad);
+    }
     config_ctx_free(&ctx);
     vstring_free(&src);
     vstring_free(&why);
@@ -1116,9 +1141,10 @@ int     config_load(int flags, const char **error_r)
         if (config_expand_name(config_ents[i].name, &ctx) == NULL) {
             VSTRING *src = vstring_alloc(100);
 
+            const char *where = ctx.err_name ? ctx.err_name : config_ents[i].name;
+
             *error_r = config_set_error("%s: parameter %s: %s",
-                                   config_source(src, config_ents[i].name),
-                                        config_ents[i].name, STR(ctx.why));
+                                        config_source(src, where), where, STR(ctx.why));
             vstring_free(&src);
             config_ctx_free(&ctx);
             return -1;
