@@ -13,6 +13,7 @@
 #include "sys_defs.h"
 
 #define QUEUE_ID_MAX 32
+#define QUEUE_ID_LEN 18		/* what queue_id_new() makes: 6+4+1+4+3 */
 
 /* queue_id_new - write a fresh ID into buf (at least QUEUE_ID_MAX bytes) */
 void queue_id_new(char *buf);
