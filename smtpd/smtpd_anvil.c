@@ -143,16 +143,15 @@ const char *smtpd_anvil_message(SMTPD_STATE *state)
 /* smtpd_anvil_disconnect - see smtpd_anvil.h */
 void    smtpd_anvil_disconnect(SMTPD_STATE *state)
 {
-    const char *error;
+    const char *error = NULL;
+    char   *counted = smtpd_anvil_counted;
 
     (void) state;
-    if (smtpd_anvil_counted == NULL)
+    if (counted == NULL)
 	return;
-    const char *service = smtpd_anvil_counted;
-    const char *addr = smtpd_anvil_counted + strlen(service) + 1;
-
-    if (anvil_clnt_disconnect(smtpd_anvil_client(), service, addr, &error) < 0)
-	msg_warn("%s", error);
-    myfree(smtpd_anvil_counted);
     smtpd_anvil_counted = NULL;
+    if (anvil_clnt_disconnect(smtpd_anvil_client(), counted, counted + strlen(counted) + 1,
+			      &error) < 0)
+	msg_warn("%s", error ? error : "anvil disconnect failed");
+    myfree(counted);
 }

@@ -35,6 +35,7 @@
 #include <netdb.h>
 #include <resolv.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
