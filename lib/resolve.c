@@ -232,7 +232,7 @@ static MATCH_LIST *resolve_list(MATCH_LIST **lp, const char *param, const char *
     if (*lp == NULL) {
 	*lp = match_list_create(param, value ? value : "", MATCH_FLAG_DOMAIN, &error);
 	if (*lp == NULL)
-	    msg_fatal("%s: %s", param, error);
+	    msg_fatal("parameter %s", error);	/* error names param */
     }
     return *lp;
 }

@@ -372,7 +372,7 @@ void    smtpd_check_init(void)
     nets = smtpd_check_mynetworks_text();
     conf.mynetworks = match_list_create("mynetworks", nets, MATCH_FLAG_HOST, &error);
     if (conf.mynetworks == NULL)
-	msg_fatal("parameter mynetworks: %s", error);
+	msg_fatal("parameter %s", error);	/* error names mynetworks */
     myfree(nets);
 
     conf.local_rcpt_maps = smtpd_check_maps("local_recipient_maps", var_local_recipient_maps);
