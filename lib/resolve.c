@@ -513,6 +513,10 @@ int resolve_addr(const char *addr, RESOLVE_REPLY *reply)
 	}
 	/* Ours: apply a routing operator and look again. */
 	if (!resolve_routing_split(local, domain)) {
+	    /* With the percent hack or bang paths turned off the operator
+	     * stays in the user name: still sender-specified routing. */
+	    if (resolve_has_routing(STR(local)))
+		reply->flags |= RESOLVE_FLAG_ROUTED;
 	    reply->class = RESOLVE_CLASS_LOCAL;
 	    break;
 	}
