@@ -36,8 +36,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr822.h"
 #include "argv.h"
 #include "config.h"
+#include "match_list.h"
 #include "mail_queue.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -106,26 +108,35 @@ static bool smtpd_need_helo(SMTPD_STATE *state)
 static int smtpd_helo_common(SMTPD_STATE *state, int argc, char **argv, bool ehlo)
 {
     const char *err;
+    VSTRING *name;
 
     if (argc < 2) {
 	smtpd_reply(state, "501 5.5.4 Syntax: %s hostname", ehlo ? "EHLO" : "HELO");
 	return SMTPD_CMD_ERR;
     }
+    name = vstring_alloc(100);			/* as Postfix: "HELO a b" is "a b" */
+    vstring_set(name, argv[1]);
+    for (int i = 2; i < argc; i++)
+	vstring_fmt_append(name, " %s", argv[i]);
     smtpd_txn_reset(state);
-    if ((err = smtpd_check_helo(state, argv[1])) != NULL) {
+    /* smtpd_check.h: the EHLO flag before the check, the name after it */
+    if (ehlo)
+	state->flags |= SMTPD_FLAG_EHLO;
+    else
+	state->flags &= ~SMTPD_FLAG_EHLO;
+    if ((err = smtpd_check_helo(state, STR(name))) != NULL) {
 	smtpd_reply(state, "%s", err);
+	vstring_free(&name);
 	return SMTPD_CMD_ERR;
     }
     myfree(state->helo_name);
-    state->helo_name = mystrdup(argv[1]);
+    state->helo_name = vstring_export(&name);
     myfree(state->protocol);
     if (ehlo) {
-	state->flags |= SMTPD_FLAG_EHLO;
 	state->protocol = mystrdup((state->flags & SMTPD_FLAG_TLS) ?
 				   ((state->flags & SMTPD_FLAG_AUTH) ? "ESMTPSA" : "ESMTPS")
 				   : ((state->flags & SMTPD_FLAG_AUTH) ? "ESMTPA" : "ESMTP"));
     } else {
-	state->flags &= ~SMTPD_FLAG_EHLO;
 	state->protocol = mystrdup("SMTP");
     }
     state->phase = SMTPD_PHASE_HELO;
@@ -232,17 +243,18 @@ static const char *smtpd_path_arg(SMTPD_STATE *state, const char *args, const ch
     return rest;
 }
 
-/* smtpd_qualify - the address to store: myorigin appended when unqualified */
+/* smtpd_qualify - the address to store, in internal (unquoted) form;
+ * myorigin appended when unqualified */
 static char *smtpd_qualify(SMTPD_STATE *state)
 {
     VSTRING *buf;
 
     if (state->path->is_null)
 	return mystrdup("");
-    if (state->path->has_domain)
-	return mystrdup(STR(state->path->addr));
     buf = vstring_alloc(LEN(state->path->addr) + 64);
-    vstring_fmt(buf, "%s@%s", STR(state->path->addr), var_myorigin);
+    addr822_unquote(buf, STR(state->path->addr));
+    if (!state->path->has_domain)
+	vstring_fmt_append(buf, "@%s", var_myorigin);
     return vstring_export(&buf);
 }
 
@@ -333,6 +345,7 @@ static int smtpd_mail_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
     }
     vstring_free(&tmp);
     argv_free(&params);
+    smtpd_check_reset(state);
     if ((err = smtpd_check_size(state, size)) != NULL
 	|| (err = smtpd_check_mail(state, STR(state->path->given))) != NULL) {
 	smtpd_reply(state, "%s", err);
@@ -616,8 +629,8 @@ static const SMTPD_CMD smtpd_cmd_table[] = {
     {"DATA", smtpd_data_verb, SMTPD_CMD_LAST},
     {"BDAT", smtpd_bdat_verb, 0},
     {"RSET", smtpd_rset_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_JUNK},
-    {"NOOP", smtpd_noop_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_JUNK},
-    {"VRFY", smtpd_vrfy_cmd, SMTPD_CMD_JUNK},
+    {"NOOP", smtpd_noop_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_JUNK | SMTPD_CMD_LAST},
+    {"VRFY", smtpd_vrfy_cmd, SMTPD_CMD_JUNK | SMTPD_CMD_LAST},
     {"HELP", smtpd_help_cmd, SMTPD_CMD_PRE_HELO},
     {"QUIT", smtpd_quit_cmd, SMTPD_CMD_PRE_HELO},
 };
@@ -683,21 +696,54 @@ static void smtpd_pipelining_violation(SMTPD_STATE *state)
     state->hangup = true;
 }
 
+static MATCH_LIST *smtpd_bare_lf_excl;	/* smtpd_forbid_bare_newline_exclusions */
+
 /* smtpd_bare_lf_mode - smtpd_forbid_bare_newline for this client */
 static int smtpd_bare_lf_mode(SMTPD_STATE *state)
 {
     const char *v = var_smtpd_forbid_bare_newline ? var_smtpd_forbid_bare_newline : "normalize";
+    const char *err;
+    int     excl;
 
-    if (state->stand_alone
-	|| smtpd_peer_in_list(state, var_smtpd_forbid_bare_newline_exclusions))
+    if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
 	return SMTPD_BARE_LF_NO;
-    if (strcasecmp(v, "reject") == 0)
+    if (smtpd_bare_lf_excl != NULL) {
+	excl = match_list_match(smtpd_bare_lf_excl, state->name, state->addr, &err);
+	if (excl < 0)
+	    msg_warn("%s lookup for %s: %s", "smtpd_forbid_bare_newline_exclusions",
+		     state->namaddr, err);
+	if (excl > 0)
+	    return SMTPD_BARE_LF_NO;
+    }
+    if (strcasecmp(v, "reject") == 0 || strcasecmp(v, "yes") == 0
+	|| strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
 	return SMTPD_BARE_LF_REJECT;
     if (strcasecmp(v, "note") == 0)
 	return SMTPD_BARE_LF_NOTE;
-    if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
-	return SMTPD_BARE_LF_NO;
-    return SMTPD_BARE_LF_NORMALIZE;		/* normalize, yes */
+    return SMTPD_BARE_LF_NORMALIZE;
+}
+
+/* smtpd_bare_lf_init - validate smtpd_forbid_bare_newline, open the exclusions */
+static void smtpd_bare_lf_init(void)
+{
+    static const char *const modes[] = {
+	"normalize", "note", "reject", "yes", "true", "1", "no", "false", "0",
+    };
+    const char *v = var_smtpd_forbid_bare_newline ? var_smtpd_forbid_bare_newline : "normalize";
+    const char *err;
+    size_t  i;
+
+    for (i = 0; i < PH_ARRAY_LEN(modes); i++)
+	if (strcasecmp(v, modes[i]) == 0)
+	    break;
+    if (i == PH_ARRAY_LEN(modes))
+	msg_fatal("parameter smtpd_forbid_bare_newline: bad value \"%s\" "
+		  "(use normalize, note, reject or no)", v);
+    if (var_smtpd_forbid_bare_newline_exclusions && *var_smtpd_forbid_bare_newline_exclusions
+	&& (smtpd_bare_lf_excl = match_list_create("smtpd_forbid_bare_newline_exclusions",
+					   var_smtpd_forbid_bare_newline_exclusions,
+						   MATCH_FLAG_HOST, &err)) == NULL)
+	msg_fatal("parameter smtpd_forbid_bare_newline_exclusions: %s", err);
 }
 
 /* smtpd_proto - the command loop of one session */
@@ -705,6 +751,7 @@ static void smtpd_proto(SMTPD_STATE *state)
 {
     const char *err;
     ARGV   *argv = NULL;
+    bool    noted_bare_lf = false;
 
     /* Early talkers: input before our greeting. */
     if (!state->stand_alone && var_smtpd_forbid_unauth_pipelining
@@ -737,6 +784,10 @@ static void smtpd_proto(SMTPD_STATE *state)
 	    msg_info("bare <LF> received after %s from %s", state->where, state->namaddr);
 	    smtpd_reply(state, "521 5.5.2 %s Error: bare <LF> received", var_myhostname);
 	    break;
+	}
+	if (eol == 1 && state->bare_lf == SMTPD_BARE_LF_NOTE && !noted_bare_lf) {
+	    msg_info("bare <LF> received after %s from %s", state->where, state->namaddr);
+	    noted_bare_lf = true;
 	}
 	if (ret == 2) {
 	    state->where = "UNKNOWN";
@@ -878,6 +929,7 @@ static void smtpd_pre_init(const char *service, char **argv)
     mail_queue_init(var_queue_directory, var_hash_queue_depth, var_hash_queue_names);
     smtpd_check_init();
     smtpd_data_init();
+    smtpd_bare_lf_init();
 }
 
 /* main - the skeleton does the rest */

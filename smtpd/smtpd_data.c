@@ -6,13 +6,16 @@
  * detection), then the body. The file is made durable (qfile_writer_
  * finish) before "250 2.0.0 Ok: queued as ID"; then qmgr is poked.
  *
- * DATA: only CR LF . CR LF ends the message. With smtpd_forbid_bare_newline
- * = normalize (the default) a bare LF ends a line but "<LF>.<LF>",
- * "<CR><LF>.<LF>" and "<LF>.<CR><LF>" never end the message; = reject
- * answers "521 5.5.2 host Error: bare <LF> received" and disconnects; = no
- * (also in effect for smtpd_forbid_bare_newline_exclusions clients and the
- * stand-alone session) lets a "." line end the message whatever its line
- * ends. A bare CR is ordinary data. Dot-unstuffing removes one leading ".".
+ * DATA: only CR LF . CR LF ends the message, in every mode (DESIGN.md:
+ * no SMTP smuggling): "<LF>.<LF>", "<CR><LF>.<LF>" and "<LF>.<CR><LF>"
+ * are content. smtpd_forbid_bare_newline decides what a bare LF is:
+ * normalize (the default) and no: a line end, stored as any other; note:
+ * the same, logged once per DATA ("bare <LF> received after DATA from
+ * ..."); reject: "521 5.5.2 host Error: bare <LF> received" and
+ * disconnect. Clients in smtpd_forbid_bare_newline_exclusions get "no".
+ * Unlike Postfix, an excluded client does not get the old "." with bare
+ * LF as end of data. A bare CR is ordinary data. Dot-unstuffing removes
+ * one leading ".".
  *
  * BDAT (RFC 3030): chunks of exact byte counts, concatenated; no dot
  * handling, NUL bytes pass. Line ends are recovered the same way (CR LF or
@@ -41,6 +44,7 @@
 #include "argv.h"
 #include "config.h"
 #include "dict.h"
+#include "mail_date.h"
 #include "mail_queue.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -195,16 +199,13 @@ static void smtpd_data_write(SMTPD_DATA_CTX *ctx, const char *buf, size_t len)
     }
 }
 
-/* smtpd_data_date - RFC 5322 date of now into buf */
+/* smtpd_data_date - RFC 5322 date of now appended to buf */
 static void smtpd_data_date(VSTRING *buf)
 {
-    time_t  now = time(NULL);
-    struct tm tm;
-    char    tmp[100];
+    VSTRING *tmp = vstring_alloc(64);
 
-    localtime_r(&now, &tm);
-    strftime(tmp, sizeof(tmp), "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm);
-    vstring_cat(buf, tmp);
+    vstring_cat(buf, mail_date(tmp, time(NULL)));
+    vstring_free(&tmp);
 }
 
 /* smtpd_data_hdr_name - length of the field name when line starts a header, else 0 */
@@ -466,9 +467,12 @@ static int smtpd_data_finish(SMTPD_STATE *state, SMTPD_DATA_CTX *ctx)
 		VSTRING *path = vstring_alloc(100);
 		struct stat st;
 
-		vstring_fmt(path, "%s/%s/qmgr", var_queue_directory, MAIL_QUEUE_PUBLIC);
-		if (stat(STR(path), &st) == 0)
-		    (void) trigger_send(STR(path), "I", 1);
+		vstring_fmt(path, "%s/%s", var_queue_directory, MAIL_QUEUE_TRIGGER_PATH);
+		if (stat(STR(path), &st) == 0) {
+		    char    req = MAIL_QUEUE_TRIGGER_NEW;
+
+		    (void) trigger_send(STR(path), &req, 1);
+		}
 		vstring_free(&path);
 	    }
 	    smtpd_reply(state, "250 2.0.0 Ok: queued as %s", id);
@@ -574,11 +578,9 @@ int     smtpd_data_cmd(SMTPD_STATE *state, int argc, char **argv)
 		noted_bare_lf = true;
 	    }
 	}
-	/* End of data: "." alone, as a whole line. */
-	if (!prev_partial && eol != 0 && LEN(line) == 1 && STR(line)[0] == '.') {
-	    if (state->bare_lf == SMTPD_BARE_LF_NO || (eol == 2 && prev_eol == 2))
-		break;
-	}
+	/* End of data: only CR LF . CR LF, whatever the bare LF mode. */
+	if (!prev_partial && eol == 2 && prev_eol == 2 && LEN(line) == 1 && STR(line)[0] == '.')
+	    break;
 	if (!prev_partial && LEN(line) > 0 && STR(line)[0] == '.')
 	    smtpd_data_put(ctx, STR(line) + 1, LEN(line) - 1, eol == 0);
 	else

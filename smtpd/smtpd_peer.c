@@ -6,9 +6,7 @@
  * logs it. A peer that is not an inet socket (the -S stand-alone session
  * runs on a socketpair; sendmail -bs) is "localhost"/127.0.0.1 and marks
  * the session stand-alone/local.
- *
- * smtpd_peer_in_list matches the address against CIDR blocks and plain
- * addresses (IPv4, [IPv6] or bare IPv6), e.g. mynetworks-style lists.
+
  *
  * Limits: lookups use the system resolver (getnameinfo/getaddrinfo), so
  * /etc/hosts answers loopback at once; a slow DNS delays the greeting.
@@ -122,69 +120,4 @@ void    smtpd_peer_init(SMTPD_STATE *state)
 	snprintf(state->rfc_addr, sizeof(state->rfc_addr), "IPv6:%s", state->addr);
     else
 	ph_strlcpy(state->rfc_addr, state->addr, sizeof(state->rfc_addr));
-}
-
-/* smtpd_peer_match - one list entry against the client address */
-static bool smtpd_peer_match(const SMTPD_STATE *state, const char *pattern)
-{
-    char    net[INET6_ADDRSTRLEN + 8];
-    const char *slash;
-    long    bits;
-    unsigned char want[16], have[16];
-    int     family, alen;
-    size_t  len;
-
-    if (pattern[0] == '[') {			/* [::1]/128 or [::1] */
-	const char *close = strchr(pattern, ']');
-
-	if (close == NULL || (size_t) (close - pattern - 1) >= sizeof(net))
-	    return false;
-	memcpy(net, pattern + 1, (size_t) (close - pattern - 1));
-	net[close - pattern - 1] = 0;
-	slash = close[1] == '/' ? close + 1 : NULL;
-    } else {
-	slash = strchr(pattern, '/');
-	len = slash ? (size_t) (slash - pattern) : strlen(pattern);
-	if (len >= sizeof(net))
-	    return false;
-	memcpy(net, pattern, len);
-	net[len] = 0;
-    }
-    if (inet_pton(AF_INET, net, want) == 1)
-	family = AF_INET, alen = 4;
-    else if (inet_pton(AF_INET6, net, want) == 1)
-	family = AF_INET6, alen = 16;
-    else
-	return false;				/* host names, type:table: not ours */
-    if (family != state->sa.ss_family)
-	return false;
-    if (family == AF_INET)
-	memcpy(have, &((const struct sockaddr_in *) &state->sa)->sin_addr, 4);
-    else
-	memcpy(have, &((const struct sockaddr_in6 *) &state->sa)->sin6_addr, 16);
-    bits = slash ? strtol(slash + 1, NULL, 10) : alen * 8;
-    if (bits < 0 || bits > alen * 8)
-	return false;
-    for (int i = 0; i < alen && bits > 0; i++, bits -= 8) {
-	unsigned mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-
-	if ((want[i] & mask) != (have[i] & mask))
-	    return false;
-    }
-    return true;
-}
-
-/* smtpd_peer_in_list - client address matches an entry of list */
-bool    smtpd_peer_in_list(const SMTPD_STATE *state, const char *list)
-{
-    ARGV   *argv;
-    bool    found = false;
-
-    if (list == NULL || *list == 0)
-	return false;
-    argv = argv_split_list(list);
-    for (int i = 0; i < argv->argc && !found; i++)
-	found = smtpd_peer_match(state, argv->argv[i]);
-    argv_free(&argv);
-    return found;
 }
