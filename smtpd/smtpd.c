@@ -452,6 +452,10 @@ static int smtpd_rcpt_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
 	smtpd_reply(state, "503 5.5.1 Error: need MAIL command");
 	return SMTPD_CMD_ERR;
     }
+    if (state->flags & SMTPD_FLAG_BDAT) {	/* content has started */
+	smtpd_reply(state, "503 5.5.1 Error: RCPT after BDAT");
+	return SMTPD_CMD_ERR;
+    }
     rest = smtpd_path_arg(state, args, "TO:", SMTP_PATH_FLAG_LOCAL_OK, &err);
     if (rest == NULL) {
 	if (err == NULL)
@@ -718,8 +722,6 @@ static int smtpd_bare_lf_mode(SMTPD_STATE *state)
     if (strcasecmp(v, "reject") == 0 || strcasecmp(v, "yes") == 0
 	|| strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
 	return SMTPD_BARE_LF_REJECT;
-    if (strcasecmp(v, "note") == 0)
-	return SMTPD_BARE_LF_NOTE;
     return SMTPD_BARE_LF_NORMALIZE;
 }
 
@@ -727,7 +729,7 @@ static int smtpd_bare_lf_mode(SMTPD_STATE *state)
 static void smtpd_bare_lf_init(void)
 {
     static const char *const modes[] = {
-	"normalize", "note", "reject", "yes", "true", "1", "no", "false", "0",
+	"normalize", "reject", "yes", "true", "1", "no", "false", "0",
     };
     const char *v = var_smtpd_forbid_bare_newline ? var_smtpd_forbid_bare_newline : "normalize";
     const char *err;
@@ -738,7 +740,7 @@ static void smtpd_bare_lf_init(void)
 	    break;
     if (i == PH_ARRAY_LEN(modes))
 	msg_fatal("parameter smtpd_forbid_bare_newline: bad value \"%s\" "
-		  "(use normalize, note, reject or no)", v);
+		  "(use normalize, reject or no)", v);
     if (var_smtpd_forbid_bare_newline_exclusions && *var_smtpd_forbid_bare_newline_exclusions
 	&& (smtpd_bare_lf_excl = match_list_create("smtpd_forbid_bare_newline_exclusions",
 					   var_smtpd_forbid_bare_newline_exclusions,
@@ -751,7 +753,6 @@ static void smtpd_proto(SMTPD_STATE *state)
 {
     const char *err;
     ARGV   *argv = NULL;
-    bool    noted_bare_lf = false;
 
     /* Early talkers: input before our greeting. */
     if (!state->stand_alone && var_smtpd_forbid_unauth_pipelining
@@ -784,10 +785,6 @@ static void smtpd_proto(SMTPD_STATE *state)
 	    msg_info("bare <LF> received after %s from %s", state->where, state->namaddr);
 	    smtpd_reply(state, "521 5.5.2 %s Error: bare <LF> received", var_myhostname);
 	    break;
-	}
-	if (eol == 1 && state->bare_lf == SMTPD_BARE_LF_NOTE && !noted_bare_lf) {
-	    msg_info("bare <LF> received after %s from %s", state->where, state->namaddr);
-	    noted_bare_lf = true;
 	}
 	if (ret == 2) {
 	    state->where = "UNKNOWN";

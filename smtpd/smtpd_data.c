@@ -9,10 +9,9 @@
  * DATA: only CR LF . CR LF ends the message, in every mode (DESIGN.md:
  * no SMTP smuggling): "<LF>.<LF>", "<CR><LF>.<LF>" and "<LF>.<CR><LF>"
  * are content. smtpd_forbid_bare_newline decides what a bare LF is:
- * normalize (the default) and no: a line end, stored as any other; note:
- * the same, logged once per DATA ("bare <LF> received after DATA from
- * ..."); reject: "521 5.5.2 host Error: bare <LF> received" and
- * disconnect. Clients in smtpd_forbid_bare_newline_exclusions get "no".
+ * normalize (the default) and no: a line end, stored as any other;
+ * reject: "521 5.5.2 host Error: bare <LF> received" (logged as "bare
+ * <LF> received after DATA from ...") and disconnect. Clients in smtpd_forbid_bare_newline_exclusions get "no".
  * Unlike Postfix, an excluded client does not get the old "." with bare
  * LF as end of data. A bare CR is ordinary data. Dot-unstuffing removes
  * one leading ".".
@@ -538,7 +537,6 @@ int     smtpd_data_cmd(SMTPD_STATE *state, int argc, char **argv)
     int     eol;
     int     prev_eol = 2;		/* the DATA command line ended the previous line */
     bool    prev_partial = false;
-    bool    noted_bare_lf = false;
     int     ret;
 
     (void) argv;
@@ -572,10 +570,6 @@ int     smtpd_data_cmd(SMTPD_STATE *state, int argc, char **argv)
 		state->hangup = true;
 		ret = -1;
 		goto out;
-	    }
-	    if (state->bare_lf == SMTPD_BARE_LF_NOTE && !noted_bare_lf) {
-		msg_info("bare <LF> received after DATA from %s", state->namaddr);
-		noted_bare_lf = true;
 	    }
 	}
 	/* End of data: only CR LF . CR LF, whatever the bare LF mode. */
