@@ -50,6 +50,7 @@
 #include "vstring.h"
 
 #include "smtpd.h"
+#include "smtpd_anvil.h"
 #include "smtpd_chat.h"
 #include "smtpd_check.h"
 #include "smtpd_proto.h"
@@ -347,7 +348,8 @@ static int smtpd_mail_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
     argv_free(&params);
     smtpd_check_reset(state);
     if ((err = smtpd_check_size(state, size)) != NULL
-	|| (err = smtpd_check_mail(state, STR(state->path->given))) != NULL) {
+	|| (err = smtpd_check_mail(state, STR(state->path->given))) != NULL
+	|| (err = smtpd_anvil_message(state)) != NULL) {
 	smtpd_reply(state, "%s", err);
 	myfree(envid);
 	smtpd_check_reset(state);
@@ -391,7 +393,8 @@ static int smtpd_queue_open(SMTPD_STATE *state)
     ATTR(QFILE_ATTR_BODY, (state->flags & SMTPD_FLAG_8BITMIME) ? "8BITMIME" : NULL);
     ATTR(QFILE_ATTR_SMTPUTF8, (state->flags & SMTPD_FLAG_SMTPUTF8) ? "yes" : NULL);
     ATTR(QFILE_ATTR_ORIGIN, "smtpd");
-    ATTR(QFILE_ATTR_REWRITE, (state->flags & (SMTPD_FLAG_LOCAL | SMTPD_FLAG_AUTH)) ? "local" : "remote");
+    ATTR(QFILE_ATTR_REWRITE, (state->rewrite_local || (state->flags & SMTPD_FLAG_AUTH)) ?
+	 "local" : "remote");
 #undef ATTR
     if (ok == 0)
 	ok = qfile_writer_sender(state->qf, state->sender, &err);
@@ -762,6 +765,11 @@ static void smtpd_proto(SMTPD_STATE *state)
     }
     if ((err = smtpd_check_connect(state)) != NULL)
 	state->access_denied = mystrdup(err);
+    if ((err = smtpd_anvil_connect(state)) != NULL) {
+	smtpd_reply(state, "%s", err);
+	smtpd_flush(state);
+	return;
+    }
     smtpd_reply(state, "220 %s", var_smtpd_banner);
 
     while (state->phase != SMTPD_PHASE_QUIT && !state->hangup) {
@@ -904,6 +912,7 @@ static void smtpd_service(STREAM *client, const char *service, char **argv)
 
     smtpd_proto(state);
 
+    smtpd_anvil_disconnect(state);
     smtpd_txn_reset(state);
     smtpd_log_disconnect(state);
     smtpd_chat_free(state);

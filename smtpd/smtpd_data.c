@@ -261,7 +261,8 @@ static void smtpd_data_end_headers(SMTPD_DATA_CTX *ctx)
 
     smtpd_data_flush_hdr(ctx);
     ctx->in_header = false;
-    if (!(state->flags & (SMTPD_FLAG_LOCAL | SMTPD_FLAG_AUTH)) && !var_always_add_missing_headers)
+    if (!state->rewrite_local && !(state->flags & SMTPD_FLAG_AUTH)
+	&& !var_always_add_missing_headers)
 	return;
     buf = vstring_alloc(200);
     if (!ctx->saw_msgid) {

@@ -41,6 +41,7 @@ static void smtpd_peer_set_local(SMTPD_STATE *state)
     ph_strlcpy(state->addr, "127.0.0.1", sizeof(state->addr));
     ph_strlcpy(state->port, "0", sizeof(state->port));
     state->stand_alone = true;
+    state->rewrite_local = true;
     state->flags |= SMTPD_FLAG_LOCAL;
 }
 
@@ -56,6 +57,27 @@ static bool smtpd_peer_same_addr(const struct sockaddr *a, const struct sockaddr
 	return memcmp(&((const struct sockaddr_in6 *) a)->sin6_addr,
 		      &((const struct sockaddr_in6 *) b)->sin6_addr, sizeof(struct in6_addr)) == 0;
     return false;
+}
+
+/* smtpd_peer_is_local - loopback, or the address the client connected to */
+static bool smtpd_peer_is_local(SMTPD_STATE *state)
+{
+    struct sockaddr_storage me;
+    socklen_t melen = sizeof(me);
+
+    if (state->sa.ss_family == AF_INET
+	&& (ntohl(((struct sockaddr_in *) &state->sa)->sin_addr.s_addr) >> 24) == 127)
+	return true;
+    if (state->sa.ss_family == AF_INET6
+	&& IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *) &state->sa)->sin6_addr))
+	return true;
+    if (getsockname(stream_fd(state->client), (struct sockaddr *) &me, &melen) < 0)
+	return false;
+    if (me.ss_family == AF_INET6 && state->sa.ss_family == AF_INET
+	&& IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *) &me)->sin6_addr))
+	return memcmp(&((struct sockaddr_in6 *) &me)->sin6_addr.s6_addr[12],
+		      &((struct sockaddr_in *) &state->sa)->sin_addr, 4) == 0;
+    return smtpd_peer_same_addr((struct sockaddr *) &me, (struct sockaddr *) &state->sa);
 }
 
 /* smtpd_peer_lookup - forward-confirmed reverse name, or "unknown" */
@@ -114,6 +136,7 @@ void    smtpd_peer_init(SMTPD_STATE *state)
 	}
 	ph_strlcpy(state->port, port, sizeof(state->port));
 	smtpd_peer_lookup(state);
+	state->rewrite_local = smtpd_peer_is_local(state);
     }
     snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name, state->addr);
     if (state->sa.ss_family == AF_INET6)
