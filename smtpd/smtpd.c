@@ -688,17 +688,33 @@ static void smtpd_log_io_status(SMTPD_STATE *state)
 	msg_info("%s after %s from %s", reason, state->where, state->namaddr);
 }
 
-/* smtpd_pipelining_violation - smtpd_forbid_unauth_pipelining */
-static void smtpd_pipelining_violation(SMTPD_STATE *state)
+/* smtpd_pipelining_violation - smtpd_forbid_unauth_pipelining: log what
+ * the client sent ahead (escaped, at most 100 bytes), 554, disconnect */
+static void smtpd_pipelining_violation(SMTPD_STATE *state, const char *after)
 {
-    VSTRING *next = vstring_alloc(100);
+    char    next[100];
+    ssize_t n;
+    VSTRING *esc = vstring_alloc(200);
 
     stream_set_timeout(state->client, 1);
-    (void) stream_getline(state->client, next, 100, NULL);
-    vstring_chomp(next);
-    msg_info("improper command pipelining after %s from %s: %s", state->where, state->namaddr,
-	     STR(next));
-    vstring_free(&next);
+    n = stream_read_some(state->client, next, sizeof(next));
+    for (ssize_t i = 0; i < n; i++) {
+	unsigned char ch = (unsigned char) next[i];
+
+	if (ch == '\r')
+	    vstring_cat(esc, "\\r");
+	else if (ch == '\n')
+	    vstring_cat(esc, "\\n");
+	else if (ch == '\\')
+	    vstring_cat(esc, "\\\\");
+	else if (ch < 0x20 || ch >= 0x7f)
+	    vstring_fmt_append(esc, "\\%03o", ch);
+	else
+	    vstring_addch(esc, (int) ch);
+    }
+    msg_info("improper command pipelining after %s from %s: %s", after, state->namaddr,
+	     STR(esc));
+    vstring_free(&esc);
     smtpd_reply(state, "554 5.5.0 Error: SMTP protocol synchronization");
     state->hangup = true;
 }
@@ -760,7 +776,8 @@ static void smtpd_proto(SMTPD_STATE *state)
     /* Early talkers: input before our greeting. */
     if (!state->stand_alone && var_smtpd_forbid_unauth_pipelining
 	&& smtpd_chat_pending(state, 0)) {
-	smtpd_pipelining_violation(state);
+	smtpd_pipelining_violation(state, "CONNECT");
+	smtpd_flush(state);
 	return;
     }
     if ((err = smtpd_check_connect(state)) != NULL)
@@ -840,7 +857,8 @@ static void smtpd_proto(SMTPD_STATE *state)
 	    && smtpd_chat_pending(state, 0)) {
 	    state->cmd_errors[idx]++;
 	    state->cmd_total_err++;
-	    smtpd_pipelining_violation(state);
+	    state->where = cmd->name;
+	    smtpd_pipelining_violation(state, cmd->name);
 	    break;
 	}
 	if ((cmd->flags & SMTPD_CMD_JUNK) && !state->stand_alone
