@@ -375,6 +375,7 @@ void    smtpd_check_init(void)
 	msg_fatal("parameter %s", error);	/* error names mynetworks */
     myfree(nets);
 
+    resolve_init();
     conf.local_rcpt_maps = smtpd_check_maps("local_recipient_maps", var_local_recipient_maps);
     conf.virtual_alias_maps = smtpd_check_maps("virtual_alias_maps", var_virtual_alias_maps);
     conf.virtual_mailbox_maps = smtpd_check_maps("virtual_mailbox_maps", var_virtual_mailbox_maps);
