@@ -144,3 +144,16 @@ def test_bad_requests(anvil):
     assert b.lookup("smtp:192.0.2.1")[0] == 0
     b.close()
     inst.wait_log(r"anvil\[\d+\]: warning: anvil client: unknown request \"explode\"")
+
+
+def test_anvil_ignores_max_use(anvil):
+    """Counts must not split over processes when many smtpds come and go."""
+    inst, path = anvil(max_use="2")
+    a = AnvilClient(path)
+    a.connect("smtp:192.0.2.5")
+    for _ in range(4):
+        c = AnvilClient(path)
+        assert c.lookup("smtp:192.0.2.5")[0] == 1
+        c.close()
+    a.close()
+    assert len(inst.children("anvil")) == 1
