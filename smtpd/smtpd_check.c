@@ -85,7 +85,16 @@ static const char *const smtpd_check_plain_ops[] = {
     "reject_unlisted_recipient", "reject_unknown_recipient",
     "reject_unlisted_sender", "reject_unknown_reverse_client_hostname",
     "reject_unknown_client", "reject_unknown_client_hostname",
-    "check_relay_domains", 0,
+    "check_relay_domains", "reject_sender_login_mismatch",
+    "reject_authenticated_sender_login_mismatch",
+    "reject_known_sender_login_mismatch",
+    "reject_unauthenticated_sender_login_mismatch", 0,
+};
+
+/* Restrictions that take a DNS domain argument (DNSBL). */
+static const char *const smtpd_check_dnsbl_ops[] = {
+    "reject_rbl_client", "reject_rhsbl_client", "reject_rhsbl_sender",
+    "reject_rhsbl_helo", "reject_rhsbl_recipient", 0,
 };
 
 /* The parsed configuration. */
@@ -102,6 +111,7 @@ static struct smtpd_check_conf {
     MAPS   *canonical_maps;
     MAPS   *rcpt_canonical_maps;
     MAPS   *sender_canonical_maps;
+    MAPS   *sender_login_maps;		/* NULL: not configured */
 } conf;
 
 /* One top-level evaluation (one SMTP command). */
@@ -167,6 +177,14 @@ static ARGV *smtpd_check_parse(const char *text, const char **error_r)
 		return NULL;
 	    }
 	    (void) smtpd_check_table(list->argv[++i]);
+	} else if (smtpd_check_word_in(smtpd_check_dnsbl_ops, name)) {
+	    if (i + 1 >= list->argc || strchr(list->argv[i + 1], '.') == NULL) {
+		*error_r = vstring_fmt(why, "restriction \"%s\" needs a DNS domain argument",
+				       name)->data;
+		argv_free(&list);
+		return NULL;
+	    }
+	    i++;
 	} else if (!smtpd_check_word_in(smtpd_check_plain_ops, name)
 		   && htable_find(conf.classes, name) == NULL) {
 	    *error_r = vstring_fmt(why, "unknown restriction: \"%s\"", name)->data;
@@ -232,6 +250,7 @@ static void smtpd_check_cleanup(void)
     maps_free(&conf.canonical_maps);
     maps_free(&conf.rcpt_canonical_maps);
     maps_free(&conf.sender_canonical_maps);
+    maps_free(&conf.sender_login_maps);
     resolve_reset();
     conf.ready = false;
 }
@@ -385,6 +404,8 @@ void    smtpd_check_init(void)
 						var_recipient_canonical_maps);
     conf.sender_canonical_maps = smtpd_check_maps("sender_canonical_maps",
 						  var_sender_canonical_maps);
+    conf.sender_login_maps = smtpd_check_maps("smtpd_sender_login_maps",
+					      var_smtpd_sender_login_maps);
     conf.ready = true;
 }
 
@@ -1007,6 +1028,162 @@ static bool smtpd_check_pipelining(SMTPD_CHECK_CTX *ctx)
 	|| strcmp(ctx->where, "EHLO") == 0 || strcmp(ctx->where, "HELO") == 0;
 }
 
+/* smtpd_check_login_owns - is login among the owners (comma/space list) */
+static bool smtpd_check_login_owns(const char *owners, const char *login)
+{
+    ARGV   *av = argv_split_list(owners);
+    bool    found = false;
+
+    for (int i = 0; i < av->argc && !found; i++)
+	found = strcasecmp(av->argv[i], login) == 0;
+    argv_free(&av);
+    return found;
+}
+
+/* smtpd_check_login_mismatch - the reject_*_sender_login_mismatch family:
+ * auth (check authenticated clients), unauth (check the others), known
+ * (authenticated, only senders listed in smtpd_sender_login_maps) */
+static int smtpd_check_login_mismatch(SMTPD_CHECK_CTX *ctx, bool auth, bool unauth,
+				      bool known)
+{
+    SMTPD_STATE *state = ctx->state;
+    const char *sender = ctx->sender;
+    const char *login = state->sasl_username;
+    const char *owners = NULL, *error = NULL;
+    int     rc;
+
+    if (sender == NULL || *sender == 0 || conf.sender_login_maps == NULL)
+	return SMTPD_CHECK_DUNNO;
+    resolve_addr(sender, smtpd_check_resolved);
+    rc = mail_addr_find(conf.sender_login_maps, STR(smtpd_check_resolved->recipient),
+			MA_FIND_VIRTUAL, &owners, NULL, &error);
+    if (rc == DICT_ERROR)
+	return smtpd_check_lookup_error(ctx, sender, error);
+    if (login != NULL) {
+	if (!auth && !known)
+	    return SMTPD_CHECK_DUNNO;
+	if (rc == DICT_FOUND && smtpd_check_login_owns(owners, login))
+	    return SMTPD_CHECK_DUNNO;
+	if (rc != DICT_FOUND && known)
+	    return SMTPD_CHECK_DUNNO;
+	return smtpd_check_reject(ctx, 553, "5.7.1",
+				  "<%s>: Sender address rejected: not owned by user %s",
+				  sender, login);
+    }
+    if (unauth && rc == DICT_FOUND)
+	return smtpd_check_reject(ctx, 553, "5.7.1",
+				  "<%s>: Sender address rejected: not logged in", sender);
+    return SMTPD_CHECK_DUNNO;
+}
+
+/* smtpd_check_dnsbl_query - 1 when name has an A record in 127.0.0.0/8
+ * (matching "=d.d.d.d" when given), with its TXT text in txt; 0 when not
+ * listed or the lookup failed (a DNSBL outage must not block mail) */
+static int smtpd_check_dnsbl_query(const char *name, const char *want, VSTRING *txt)
+{
+    unsigned char answer[4096];
+    ns_msg  msg;
+    ns_rr   rr;
+    int     len, listed = 0;
+
+    vstring_reset(txt);
+    if ((len = res_query(name, ns_c_in, ns_t_a, answer, sizeof(answer))) < 0)
+	return 0;
+    if (ns_initparse(answer, len, &msg) < 0)
+	return 0;
+    for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
+	char    text[INET_ADDRSTRLEN];
+
+	if (ns_parserr(&msg, ns_s_an, i, &rr) < 0 || ns_rr_type(rr) != ns_t_a
+	    || ns_rr_rdlen(rr) != 4)
+	    continue;
+	if (ns_rr_rdata(rr)[0] != 127)
+	    continue;				/* not a DNSBL answer */
+	if (inet_ntop(AF_INET, ns_rr_rdata(rr), text, sizeof(text)) == NULL)
+	    continue;
+	if (want == NULL || strcmp(want, text) == 0)
+	    listed = 1;
+    }
+    if (listed && (len = res_query(name, ns_c_in, ns_t_txt, answer, sizeof(answer))) > 0
+	&& ns_initparse(answer, len, &msg) == 0) {
+	for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
+	    if (ns_parserr(&msg, ns_s_an, i, &rr) < 0 || ns_rr_type(rr) != ns_t_txt
+		|| ns_rr_rdlen(rr) < 1)
+		continue;
+	    const unsigned char *rd = ns_rr_rdata(rr);
+	    size_t  n = rd[0];
+
+	    if (n + 1 > ns_rr_rdlen(rr))
+		continue;
+	    for (size_t k = 1; k <= n && LEN(txt) < 200; k++)
+		vstring_addch(txt, isprint(rd[k]) ? rd[k] : '?');
+	    break;
+	}
+    }
+    return listed;
+}
+
+/* smtpd_check_dnsbl - reject_rbl_client and the reject_rhsbl_* family */
+static int smtpd_check_dnsbl(SMTPD_CHECK_CTX *ctx, const char *op, const char *arg)
+{
+    SMTPD_STATE *state = ctx->state;
+    VSTRING *query = vstring_alloc(100);
+    VSTRING *txt = vstring_alloc(100);
+    char   *zone = mystrdup(arg);
+    char   *want = strchr(zone, '=');
+    const char *what = NULL;		/* for the reply: "Client host [a]" ... */
+    VSTRING *subject = vstring_alloc(100);
+    int     status = SMTPD_CHECK_DUNNO;
+
+    if (want)
+	*want++ = 0;
+    if (strcasecmp(op, "reject_rbl_client") == 0) {
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, state->addr, a) == 1) {
+	    vstring_fmt(query, "%d.%d.%d.%d.%s", a[3], a[2], a[1], a[0], zone);
+	} else if (inet_pton(AF_INET6, state->addr, a) == 1) {
+	    for (int i = 15; i >= 0; i--)
+		vstring_fmt_append(query, "%x.%x.", a[i] & 0xf, a[i] >> 4);
+	    vstring_cat(query, zone);
+	}
+	what = "Client host";
+	vstring_fmt(subject, "[%s]", state->addr);
+    } else {
+	const char *domain = NULL;
+
+	if (strcasecmp(op, "reject_rhsbl_client") == 0) {
+	    if (strcmp(state->name, "unknown") != 0)
+		domain = state->name;
+	    what = "Client host";
+	} else if (strcasecmp(op, "reject_rhsbl_helo") == 0) {
+	    domain = ctx->helo;
+	    what = "Helo command";
+	} else {
+	    bool    snd = strcasecmp(op, "reject_rhsbl_sender") == 0;
+	    const char *addr = snd ? ctx->sender : ctx->recipient;
+
+	    if (addr && *addr && strrchr(addr, '@'))
+		domain = smtpd_check_addr_domain(addr);
+	    what = snd ? "Sender address" : "Recipient address";
+	}
+	if (domain && *domain && *domain != '[') {
+	    vstring_fmt(query, "%s.%s", domain, zone);
+	    vstring_set(subject, domain);
+	}
+    }
+    if (LEN(query) > 0 && LEN(query) < 250 && smtpd_check_dnsbl_query(STR(query), want, txt)) {
+	status = smtpd_check_reject(ctx, 554, "5.7.1",
+				    "Service unavailable; %s %s blocked using %s%s%s",
+				    what, STR(subject), zone, LEN(txt) ? "; " : "", STR(txt));
+    }
+    vstring_free(&query);
+    vstring_free(&txt);
+    vstring_free(&subject);
+    myfree(zone);
+    return status;
+}
+
 /* smtpd_check_one - evaluate restriction list->argv[*ip] (advances *ip
  * past its argument) */
 static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
@@ -1019,7 +1196,8 @@ static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
     bool    found;
     int     rc;
 
-    if (smtpd_check_word_in(smtpd_check_table_ops, name)) {
+    if (smtpd_check_word_in(smtpd_check_table_ops, name)
+	|| smtpd_check_word_in(smtpd_check_dnsbl_ops, name)) {
 	if (*ip + 1 >= list->argc)
 	    return smtpd_check_config_error(ctx);
 	arg = list->argv[++*ip];
@@ -1176,6 +1354,16 @@ static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
 	return smtpd_check_mail_access(ctx, arg, ctx->recipient, ctx->recipient,
 				       SMTPD_NAME_RECIPIENT);
     }
+    if (IS("reject_sender_login_mismatch"))
+	return smtpd_check_login_mismatch(ctx, true, true, false);
+    if (IS("reject_authenticated_sender_login_mismatch"))
+	return smtpd_check_login_mismatch(ctx, true, false, false);
+    if (IS("reject_known_sender_login_mismatch"))
+	return smtpd_check_login_mismatch(ctx, false, true, true);
+    if (IS("reject_unauthenticated_sender_login_mismatch"))
+	return smtpd_check_login_mismatch(ctx, false, true, false);
+    if (smtpd_check_word_in(smtpd_check_dnsbl_ops, name))
+	return smtpd_check_dnsbl(ctx, name, arg);
     if ((class_list = htable_find(conf.classes, name)) != NULL)
 	return smtpd_check_list(ctx, class_list, reply_name, reply_class);
 
