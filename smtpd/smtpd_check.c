@@ -28,12 +28,10 @@
 #include "sys_defs.h"
 
 #include <arpa/inet.h>
-#include <arpa/nameser.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <netdb.h>
-#include <resolv.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +48,7 @@
 #include "resolve.h"
 #include "smtpd.h"
 #include "smtpd_check.h"
+#include "smtpd_dns.h"
 #include "stream.h"
 #include "vstring.h"
 
@@ -811,91 +810,12 @@ static int smtpd_check_mail_access(SMTPD_CHECK_CTX *ctx, const char *table, cons
     return rc;
 }
 
-/* smtpd_check_hostname_valid - RFC 1035 host name syntax (letters,
- * digits, hyphens; labels 1..63; total < 256; not all-numeric) or an
- * address literal */
-static bool smtpd_check_hostname_valid(const char *name)
-{
-    size_t  len = strlen(name);
-    size_t  label = 0;
-    bool    all_numeric = true;
-    unsigned char buf[16];
-
-    if (len == 0 || len > 255)
-	return false;
-    if (name[0] == '[') {
-	if (name[len - 1] != ']' || len < 3 || len > 64)
-	    return false;
-	char    lit[64];
-
-	memcpy(lit, name + 1, len - 2);
-	lit[len - 2] = 0;
-	if (strncasecmp(lit, "ipv6:", 5) == 0)
-	    return inet_pton(AF_INET6, lit + 5, buf) == 1;
-	return inet_pton(AF_INET, lit, buf) == 1;
-    }
-    for (const char *cp = name; *cp; cp++) {
-	unsigned char ch = (unsigned char) *cp;
-
-	if (ch == '.') {
-	    if (label == 0 || cp[-1] == '-')
-		return false;
-	    label = 0;
-	    continue;
-	}
-	if (!isalnum(ch) && ch != '-' && ch != '_')
-	    return false;
-	if (ch == '-' && label == 0)
-	    return false;
-	if (!isdigit(ch))
-	    all_numeric = false;
-	if (++label > 63)
-	    return false;
-    }
-    if (name[len - 1] == '-')
-	return false;
-    return !all_numeric;
-}
-
-/* smtpd_check_fqdn - has a dot inside, or is an address literal */
-static bool smtpd_check_fqdn(const char *name)
-{
-    const char *dot;
-
-    if (*name == '[')
-	return true;
-    dot = strchr(name, '.');
-    return dot != NULL && dot != name && dot[1] != 0;
-}
-
 /* smtpd_check_addr_domain - the domain of an address as given ("" when none) */
 static const char *smtpd_check_addr_domain(const char *addr)
 {
     resolve_addr(addr, smtpd_check_resolved);
     /* resolve fills in $myorigin for a bare name: look at the input */
     return strrchr(addr, '@') ? STR(smtpd_check_resolved->domain) : "";
-}
-
-/* smtpd_check_dns - does domain have MX, A or AAAA records:
- * 1 yes, 0 no (NXDOMAIN or no data), -1 temporary failure */
-static int smtpd_check_dns(const char *domain)
-{
-    static const int types[] = {ns_t_mx, ns_t_a, ns_t_aaaa};
-    unsigned char answer[1024];
-    bool    temp = false;
-
-    if (*domain == '[')
-	return 1;
-    for (size_t i = 0; i < PH_ARRAY_LEN(types); i++) {
-	h_errno = 0;
-	if (res_query(domain, ns_c_in, types[i], answer, sizeof(answer)) >= 0)
-	    return 1;
-	if (h_errno == HOST_NOT_FOUND)
-	    return 0;
-	if (h_errno == TRY_AGAIN || h_errno == NO_RECOVERY || h_errno == NETDB_INTERNAL)
-	    temp = true;
-    }
-    return temp ? -1 : 0;
 }
 
 /* smtpd_check_unknown_domain - reject_unknown_{sender,recipient}_domain */
@@ -912,7 +832,7 @@ static int smtpd_check_unknown_domain(SMTPD_CHECK_CTX *ctx, const char *addr,
 	return SMTPD_CHECK_DUNNO;		/* one of ours */
     char   *copy = mystrdup(domain);
 
-    rc = smtpd_check_dns(copy);
+    rc = smtpd_dns_domain_exists(copy);
     myfree(copy);
     if (rc > 0)
 	return SMTPD_CHECK_DUNNO;
@@ -1076,53 +996,6 @@ static int smtpd_check_login_mismatch(SMTPD_CHECK_CTX *ctx, bool auth, bool unau
     return SMTPD_CHECK_DUNNO;
 }
 
-/* smtpd_check_dnsbl_query - 1 when name has an A record in 127.0.0.0/8
- * (matching "=d.d.d.d" when given), with its TXT text in txt; 0 when not
- * listed or the lookup failed (a DNSBL outage must not block mail) */
-static int smtpd_check_dnsbl_query(const char *name, const char *want, VSTRING *txt)
-{
-    unsigned char answer[4096];
-    ns_msg  msg;
-    ns_rr   rr;
-    int     len, listed = 0;
-
-    vstring_reset(txt);
-    if ((len = res_query(name, ns_c_in, ns_t_a, answer, sizeof(answer))) < 0)
-	return 0;
-    if (ns_initparse(answer, len, &msg) < 0)
-	return 0;
-    for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
-	char    text[INET_ADDRSTRLEN];
-
-	if (ns_parserr(&msg, ns_s_an, i, &rr) < 0 || ns_rr_type(rr) != ns_t_a
-	    || ns_rr_rdlen(rr) != 4)
-	    continue;
-	if (ns_rr_rdata(rr)[0] != 127)
-	    continue;				/* not a DNSBL answer */
-	if (inet_ntop(AF_INET, ns_rr_rdata(rr), text, sizeof(text)) == NULL)
-	    continue;
-	if (want == NULL || strcmp(want, text) == 0)
-	    listed = 1;
-    }
-    if (listed && (len = res_query(name, ns_c_in, ns_t_txt, answer, sizeof(answer))) > 0
-	&& ns_initparse(answer, len, &msg) == 0) {
-	for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
-	    if (ns_parserr(&msg, ns_s_an, i, &rr) < 0 || ns_rr_type(rr) != ns_t_txt
-		|| ns_rr_rdlen(rr) < 1)
-		continue;
-	    const unsigned char *rd = ns_rr_rdata(rr);
-	    size_t  n = rd[0];
-
-	    if (n + 1 > ns_rr_rdlen(rr))
-		continue;
-	    for (size_t k = 1; k <= n && LEN(txt) < 200; k++)
-		vstring_addch(txt, isprint(rd[k]) ? rd[k] : '?');
-	    break;
-	}
-    }
-    return listed;
-}
-
 /* smtpd_check_dnsbl - reject_rbl_client and the reject_rhsbl_* family */
 static int smtpd_check_dnsbl(SMTPD_CHECK_CTX *ctx, const char *op, const char *arg)
 {
@@ -1172,7 +1045,7 @@ static int smtpd_check_dnsbl(SMTPD_CHECK_CTX *ctx, const char *op, const char *a
 	    vstring_set(subject, domain);
 	}
     }
-    if (LEN(query) > 0 && LEN(query) < 250 && smtpd_check_dnsbl_query(STR(query), want, txt)) {
+    if (LEN(query) > 0 && LEN(query) < 250 && smtpd_dns_listed(STR(query), want, txt)) {
 	status = smtpd_check_reject(ctx, 554, "5.7.1",
 				    "Service unavailable; %s %s blocked using %s%s%s",
 				    what, STR(subject), zone, LEN(txt) ? "; " : "", STR(txt));
@@ -1264,14 +1137,14 @@ static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
 				  reply_name, reply_class);
     }
     if (IS("reject_non_fqdn_helo_hostname") || IS("reject_non_fqdn_hostname")) {
-	if (ctx->helo == NULL || smtpd_check_fqdn(ctx->helo))
+	if (ctx->helo == NULL || smtpd_dns_fqdn(ctx->helo))
 	    return SMTPD_CHECK_DUNNO;
 	return smtpd_check_reject(ctx, (int) var_non_fqdn_reject_code, "5.5.2",
 				  "<%s>: Helo command rejected: need fully-qualified hostname",
 				  ctx->helo);
     }
     if (IS("reject_invalid_helo_hostname") || IS("reject_invalid_hostname")) {
-	if (ctx->helo == NULL || smtpd_check_hostname_valid(ctx->helo))
+	if (ctx->helo == NULL || smtpd_dns_hostname_valid(ctx->helo))
 	    return SMTPD_CHECK_DUNNO;
 	return smtpd_check_reject(ctx, (int) var_invalid_hostname_reject_code, "5.5.2",
 				  "<%s>: Helo command rejected: Invalid name", ctx->helo);
@@ -1284,7 +1157,7 @@ static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
 	if (addr == NULL || *addr == 0)
 	    return SMTPD_CHECK_DUNNO;
 	domain = smtpd_check_addr_domain(addr);
-	if (*domain && smtpd_check_fqdn(domain)
+	if (*domain && smtpd_dns_fqdn(domain)
 	    && !(smtpd_check_resolved->flags & RESOLVE_FLAG_ERROR))
 	    return SMTPD_CHECK_DUNNO;
 	return smtpd_check_reject(ctx, (int) var_non_fqdn_reject_code, "5.5.2",
