@@ -20,6 +20,7 @@
  */
 #include "sys_defs.h"
 
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -301,6 +302,14 @@ static void anvil_post_init(const char *service, char **argv)
     (void) service;
     (void) argv;
     anvil_remotes = htable_create(256);
+
+    /*
+     * anvil's state is its counters: it must not drain and restart after
+     * max_use clients (smtpd processes come and go all day), or counts
+     * would split over two processes. The skeleton reads var_max_use at
+     * each accept, so raising it here is enough.
+     */
+    var_max_use = LONG_MAX;
     event_timer_add((int) (anvil_unit() * 1000), anvil_purge, NULL);
 }
 

@@ -237,6 +237,18 @@ static MATCH_LIST *resolve_list(MATCH_LIST **lp, const char *param, const char *
     return *lp;
 }
 
+/* resolve_init - build every list now */
+void resolve_init(void)
+{
+    (void) resolve_list(&resolve_mydest, "mydestination", var_mydestination);
+    (void) resolve_list(&resolve_va_domains, "virtual_alias_domains", var_virtual_alias_domains);
+    (void) resolve_list(&resolve_vm_domains, "virtual_mailbox_domains",
+			var_virtual_mailbox_domains);
+    (void) resolve_list(&resolve_relay_domains, "relay_domains", var_relay_domains);
+    if (resolve_own_count < 0)
+	resolve_own_collect();
+}
+
 /* resolve_list_match - 1 match, 0 none, -1 lookup error */
 static int resolve_list_match(MATCH_LIST **lp, const char *param, const char *value,
 			      const char *domain)
