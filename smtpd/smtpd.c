@@ -95,16 +95,6 @@ void    smtpd_txn_reset(SMTPD_STATE *state)
     state->phase = state->helo_name ? SMTPD_PHASE_HELO : SMTPD_PHASE_CONNECT;
 }
 
-/* smtpd_need_helo - smtpd_helo_required enforcement */
-static bool smtpd_need_helo(SMTPD_STATE *state)
-{
-    if (var_smtpd_helo_required && state->helo_name == NULL) {
-	smtpd_reply(state, "503 5.5.1 Error: send HELO/EHLO first");
-	return true;
-    }
-    return false;
-}
-
 /* smtpd_helo_common - HELO and EHLO */
 static int smtpd_helo_common(SMTPD_STATE *state, int argc, char **argv, bool ehlo)
 {
@@ -275,8 +265,6 @@ static int smtpd_mail_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
 
     (void) argc;
     (void) argv;
-    if (smtpd_need_helo(state))
-	return SMTPD_CMD_ERR;
     if (state->sender != NULL) {
 	smtpd_reply(state, "503 5.5.1 Error: nested MAIL command");
 	return SMTPD_CMD_ERR;
@@ -544,8 +532,6 @@ static int smtpd_rcpt_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
 static int smtpd_data_verb(SMTPD_STATE *state, int argc, char **argv, const char *args)
 {
     (void) args;
-    if (smtpd_need_helo(state))
-	return SMTPD_CMD_ERR;
     return smtpd_data_cmd(state, argc, argv);
 }
 
@@ -591,8 +577,6 @@ static int smtpd_vrfy_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
 	smtpd_reply(state, "502 5.5.1 VRFY command is disabled");
 	return SMTPD_CMD_ERR;
     }
-    if (smtpd_need_helo(state))
-	return SMTPD_CMD_ERR;
     if (argc < 2) {
 	smtpd_reply(state, "501 5.5.4 Syntax: VRFY address");
 	return SMTPD_CMD_ERR;
@@ -866,7 +850,13 @@ static void smtpd_proto(SMTPD_STATE *state)
 	    state->error_count++;
 	state->where = cmd->name;
 	state->last_reply_error = false;
-	if (state->access_denied && cmd->action != smtpd_quit_cmd
+	if (var_smtpd_helo_required && state->helo_name == NULL
+	    && !(cmd->flags & SMTPD_CMD_PRE_HELO)) {
+	    smtpd_reply(state, "503 5.5.1 Error: send HELO/EHLO first");
+	    ret = SMTPD_CMD_ERR;
+	    if (cmd->action == smtpd_bdat_verb)
+		state->hangup = true;		/* the chunk would be read as commands */
+	} else if (state->access_denied && cmd->action != smtpd_quit_cmd
 	    && cmd->action != smtpd_noop_cmd && cmd->action != smtpd_rset_cmd) {
 	    smtpd_reply(state, "%s", state->access_denied);
 	    ret = SMTPD_CMD_ERR;
