@@ -14,8 +14,13 @@
  *	connect, HELO, MAIL, RCPT, DATA and end of data.
  *
  *	Verbs live in one table (name, handler, flags): allowed before
- *	HELO/EHLO, counted as junk (smtpd_junk_command_limit), must be the last
- *	of a pipelined group (smtpd_forbid_unauth_pipelining). Parameter names,
+ *	HELO/EHLO (smtpd_helo_required), counted as junk
+ *	(smtpd_junk_command_limit), must be the last of a pipelined group
+ *	(RFC 2920). With smtpd_forbid_unauth_pipelining (default yes), input
+ *	that arrives before the greeting, after a group-ending command, or
+ *	ahead of any reply before EHLO advertised PIPELINING, is logged
+ *	("improper command pipelining after EHLO from name[addr]: escaped
+ *	input"), answered with 554 5.5.0 and the session ends. Parameter names,
  *	replies and log lines follow Postfix: "connect from name[addr]",
  *	"ID: client=name[addr]", "lost connection after RCPT from ...",
  *	"timeout after DATA (N bytes) from ...", "too many errors after ...",
@@ -27,7 +32,15 @@
  *	line too long"), smtpd_timeout per read/write, smtpd_recipient_limit,
  *	smtpd_soft_error_limit/smtpd_hard_error_limit/smtpd_error_sleep_time,
  *	smtpd_junk_command_limit, message_size_limit, header_size_limit,
- *	hopcount_limit; see smtpd_data.c for content.
+ *	hopcount_limit; see smtpd_data.c for content. A BDAT command that
+ *	cannot be accepted before its chunk is read (syntax, HELO required,
+ *	access denied) ends the session, since the chunk size is unknown or
+ *	the chunk cannot be skipped reliably.
+ *
+ *	Local clients (stand-alone, loopback, or connecting from the address
+ *	they connected to) and SASL-authenticated ones get
+ *	rewrite_context=local and missing Message-Id:/Date: headers added,
+ *	as Postfix's default local_header_rewrite_clients.
  */
 #include "sys_defs.h"
 
