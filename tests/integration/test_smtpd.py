@@ -3,8 +3,8 @@ driven by smtplib, raw sockets and swaks.
 
 Every test starts its own instance with `smtp_instance(**overrides)`; the
 overrides become "-o name=value" on the master.cf line. Queue files are
-read with the minimal record reader of test_smtpd_golden (postcat is not
-in the tree yet).
+read with the minimal record reader of test_smtpd_golden, and once with
+`postcat -q` (the queue branch's reader, which validates the whole file).
 """
 import glob
 import os
@@ -165,6 +165,14 @@ def test_smtplib_message_is_queued_with_received_header(smtp_instance):
     # only Date is added (a loopback client is local)
     assert rest.startswith(b"Subject: hello\nMessage-ID: <abc@client.example>\nDate: ")
     assert rest.endswith(b"\n\nline 1\n.dot line\n")
+    # postcat validates the file strictly and shows the same envelope/content
+    p = inst.command("postcat", "-q", qid)
+    assert p.returncode == 0, p.stderr
+    assert f"*** ENVELOPE RECORDS incoming/{qid} ***" in p.stdout
+    assert "\nsender: sender@example.com\n" in p.stdout
+    assert "\nrecipient: rcpt@posthorn.test\n" in p.stdout
+    assert f"\tby posthorn.test (Posthorn) with ESMTP id {qid}\n" in p.stdout
+    assert "\nline 1\n.dot line\n" in p.stdout
     log = inst.wait_log(r"disconnect from localhost\[127\.0\.0\.1\].*")
     assert log.group(0).endswith("ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5")
     text = inst.log()
@@ -476,6 +484,28 @@ def test_timeout(smtp_instance):
         assert 1.5 < time.monotonic() - start < 10
         assert c.closed()
     inst.wait_log(r"timeout after MAIL from localhost\[127\.0\.0\.1\]$")
+    with session(inst) as c:
+        assert c.cmd("MAIL FROM:<a@example.com>") == "250 2.1.0 Ok"
+        assert c.cmd("RCPT TO:<r@posthorn.test>") == "250 2.1.5 Ok"
+        assert c.cmd("DATA").startswith("354 ")
+        c.send("Subject: slow\r\n\r\n12345")
+        assert c.reply() == "421 4.4.2 posthorn.test Error: timeout exceeded"
+        assert c.closed()
+    inst.wait_log(r"timeout after DATA \(\d+ bytes\) from localhost\[127\.0\.0\.1\]$")
+    assert queue_files(inst) == []
+
+
+def test_soft_error_limit_sleeps(smtp_instance):
+    inst = smtp_instance(main_cf={"smtpd_error_sleep_time": "1s"}, smtpd_soft_error_limit="2")
+    with session(inst) as c:
+        start = time.monotonic()
+        assert c.cmd("BOGUS").startswith("502 ")
+        assert time.monotonic() - start < 0.9
+        start = time.monotonic()
+        assert c.cmd("BOGUS").startswith("502 ")
+        assert c.cmd("BOGUS").startswith("502 ")
+        assert time.monotonic() - start >= 1.9
+        assert c.cmd("NOOP") == "250 2.0.0 Ok"
 
 
 def test_hard_error_limit(smtp_instance):
