@@ -164,3 +164,42 @@ def test_golden(inpath):
 
 def test_golden_cases_exist():
     assert len(CASES) >= 5
+
+
+FRAGMENTS = [b"EHLO x", b"HELO y", b"MAIL FROM:<a@example.com>", b"MAIL FROM:<>",
+             b"RCPT TO:<r@posthorn.test>", b"RCPT TO:<\"q\"@posthorn.test> NOTIFY=NEVER",
+             b"DATA", b"BDAT 3", b"BDAT 0 LAST", b"BDAT 5 LAST", b"RSET", b"NOOP", b"VRFY a",
+             b"QUIT", b".", b"..", b"\r", b"\n", b"\r\n", b"\0", b"\xff\xfe", b"Subject: x",
+             b"Received: y", b" folded", b"x" * 3000, b"MAIL FROM:<" + b"a" * 2000 + b">",
+             b"ENVID=+4", b"ORCPT=rfc822;+ZZ", b"SIZE=99999999999999999999", b"\t", b":"]
+
+
+def test_random_sessions_never_crash():
+    """A poor man's fuzzer over whole sessions (smtpd -S): random mixes of
+    commands, content and line-end bytes must end cleanly, with no panic,
+    fatal error or sanitizer report."""
+    import random
+    rng = random.Random(20261123)
+    with tempfile.TemporaryDirectory(prefix="phf-") as d:
+        for sub in ("queue", "queue/incoming", "queue/hold", "queue/public", "data"):
+            os.mkdir(os.path.join(d, sub))
+        with open(os.path.join(d, "main.cf"), "w") as f:
+            import pwd
+            f.write(f"queue_directory = {d}/queue\ndata_directory = {d}/data\n"
+                    f"myhostname = posthorn.test\nsmtpd_error_sleep_time = 0\n"
+                    f"alias_maps =\nlocal_recipient_maps =\nmydestination = posthorn.test\n"
+                    f"line_length_limit = 1000\nmessage_size_limit = 20000\n"
+                    f"smtpd_hard_error_limit = 1000\n"
+                    f"mail_owner = {pwd.getpwuid(os.getuid()).pw_name}\n")
+        open(os.path.join(d, "master.cf"), "w").close()
+        env = dict(os.environ)
+        env.pop("MAIL_CONFIG", None)
+        for i in range(150):
+            data = b"".join(rng.choice(FRAGMENTS) + rng.choice([b"\r\n", b"\r\n", b"\n", b""])
+                            for _ in range(rng.randint(1, 60)))
+            p = subprocess.run([os.path.join(BUILD, "libexec", "smtpd"), "-S", "-c", d],
+                               input=data, capture_output=True, timeout=60, env=env)
+            err = p.stderr.decode("utf-8", "replace")
+            assert p.returncode == 0, (i, data, err)
+            assert "panic" not in err and "fatal" not in err and "Sanitizer" not in err, (i, data, err)
+            assert p.stdout.startswith(b"220 "), (i, data, p.stdout[:200])
