@@ -241,9 +241,13 @@ static void smtpd_data_flush_hdr(SMTPD_DATA_CTX *ctx)
 
 	while (*val == ' ' || *val == '\t' || *val == '\n')
 	    val++;
-	if (!ctx->saw_msgid)
-	    msg_info("%s: message-id=%.*s", ctx->state->queue_id,
-		     (int) strcspn(val, " \t\n"), val);
+	if (!ctx->saw_msgid) {
+	    size_t  n = 0;
+
+	    while (val[n] > 32 && val[n] < 127)	/* no control bytes in logs */
+		n++;
+	    msg_info("%s: message-id=%.*s", ctx->state->queue_id, (int) n, val);
+	}
 	ctx->saw_msgid = true;
     }
     if (smtpd_data_check(ctx, header_dicts, "header", hdr) != CHECK_IGNORE) {
@@ -262,8 +266,11 @@ static void smtpd_data_end_headers(SMTPD_DATA_CTX *ctx)
     smtpd_data_flush_hdr(ctx);
     ctx->in_header = false;
     if (!state->rewrite_local && !(state->flags & SMTPD_FLAG_AUTH)
-	&& !var_always_add_missing_headers)
+	&& !var_always_add_missing_headers) {
+	if (!ctx->saw_msgid)			/* as Postfix logs it */
+	    msg_info("%s: message-id=<>", state->queue_id);
 	return;
+    }
     buf = vstring_alloc(200);
     if (!ctx->saw_msgid) {
 	time_t  now = time(NULL);
