@@ -847,10 +847,12 @@ static void smtpd_proto(SMTPD_STATE *state)
 	    continue;
 	}
 
-	/* Pipelining where RFC 2920 forbids it, or before EHLO offered it. */
+	/* Pipelining where RFC 2920 forbids it, or before EHLO offered it
+	 * (a BDAT chunk follows its command by definition). */
 	if (!state->stand_alone && var_smtpd_forbid_unauth_pipelining
 	    && cmd->action != smtpd_quit_cmd
-	    && ((cmd->flags & SMTPD_CMD_LAST) || !state->pipelining_ok)
+	    && ((cmd->flags & SMTPD_CMD_LAST)
+		|| (!state->pipelining_ok && cmd->action != smtpd_bdat_verb))
 	    && smtpd_chat_pending(state, 0)) {
 	    state->cmd_errors[idx]++;
 	    state->cmd_total_err++;

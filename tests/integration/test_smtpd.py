@@ -461,6 +461,16 @@ def test_bdat_binary_and_last(smtp_instance):
     assert rest2.endswith(b"\nab\nc\n")
 
 
+def test_bdat_without_pipelining_keyword(smtp_instance):
+    # the chunk after BDAT is not pipelining, even when PIPELINING is not offered
+    inst = smtp_instance(smtpd_discard_ehlo_keywords="pipelining")
+    with session(inst) as c:
+        assert c.cmd("MAIL FROM:<a@example.com>") == "250 2.1.0 Ok"
+        assert c.cmd("RCPT TO:<r@posthorn.test>") == "250 2.1.5 Ok"
+        c.send(b"BDAT 12 LAST\r\nSubject: b\r\n\r\n")
+        assert QUEUED.match(c.reply())
+
+
 def test_lost_connection_during_data(smtp_instance):
     inst = smtp_instance()
     c = session(inst)
