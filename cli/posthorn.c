@@ -25,6 +25,9 @@
  * directory belongs to that user and its group; mail_owner and
  * setgid_group are not used.
  *
+ * start, start-fg, stop and reload also log what they do to maillog_file
+ * ("posthorn/posthorn: starting the Posthorn mail system").
+ *
  * Whether master runs is decided by the fcntl lock on
  * queue_directory/pid/master.pid, never by the pid alone.
  */
@@ -439,6 +442,17 @@ int     main(int argc, char **argv)
         msg_error("%s", error);
         return 1;
     }
+    /* Actions that change the running system are logged, as Postfix does;
+     * a log file we may not write is no reason to fail. */
+    if (strcmp(cmd, "check") != 0 && strcmp(cmd, "status") != 0 && *var_maillog_file) {
+        VSTRING *name = vstring_alloc(64);
+
+        vstring_fmt(name, "%s/posthorn", var_syslog_name);
+        msg_set_name(STR(name));
+        if (msg_logfile_open(var_maillog_file) < 0)
+            msg_set_dest(MSG_TO_STDERR);
+        vstring_free(&name);
+    }
     if (strcmp(cmd, "check") == 0 || strcmp(cmd, "start") == 0 || strcmp(cmd, "start-fg") == 0) {
         int     bad = check_validate() < 0;
 
@@ -454,7 +468,14 @@ int     main(int argc, char **argv)
     }
     if (strcmp(cmd, "stop") == 0)
         return cmd_signal(SIGTERM, "stopping");
-    if (strcmp(cmd, "reload") == 0)
+    if (strcmp(cmd, "reload") == 0) {
+        /* Refuse a configuration master would refuse, so the error shows
+         * here and not only in the log. */
+        if (check_validate() < 0) {
+            msg_error("not reloading: fix the errors above");
+            return 1;
+        }
         return cmd_signal(SIGHUP, "refreshing");
+    }
     return cmd_status();
 }
