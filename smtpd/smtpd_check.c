@@ -941,19 +941,25 @@ static int smtpd_check_auth_destination(const char *rcpt)
     return smtpd_check_resolved->class != RESOLVE_CLASS_DEFAULT;
 }
 
-/* smtpd_check_pipelining - did the client send ahead where it may not */
+/* smtpd_check_pipelining - did the client send ahead where it may not.
+ * "Ahead now" is input already waiting behind the current command;
+ * SMTPD_FLAG_PIPELINED means the client sent ahead earlier. A client that
+ * never saw our EHLO reply may not pipeline at all; an EHLO client may,
+ * except right after connect, after HELO/EHLO, and after DATA (the
+ * message must wait for the 354). */
 static bool smtpd_check_pipelining(SMTPD_CHECK_CTX *ctx)
 {
     SMTPD_STATE *state = ctx->state;
-    bool    ahead = (state->flags & SMTPD_FLAG_PIPELINED) != 0
-	|| (state->client != NULL && stream_pending(state->client) > 0);
+    bool    ahead_now = state->client != NULL && stream_pending(state->client) > 0;
+    bool    sent_ahead = (state->flags & SMTPD_FLAG_PIPELINED) != 0;
 
-    if (!ahead || (state->flags & SMTPD_FLAG_LOCAL))
+    if ((state->flags & SMTPD_FLAG_LOCAL) || state->stand_alone)
 	return false;
-    /* Sending ahead is fine after EHLO, except around HELO/EHLO and DATA. */
-    return !(state->flags & SMTPD_FLAG_EHLO)
-	|| strcmp(ctx->where, "DATA") == 0 || strcmp(ctx->where, "CONNECT") == 0
-	|| strcmp(ctx->where, "EHLO") == 0 || strcmp(ctx->where, "HELO") == 0;
+    if (!(state->flags & SMTPD_FLAG_EHLO))
+	return ahead_now || sent_ahead;
+    return ahead_now
+	&& (strcmp(ctx->where, "DATA") == 0 || strcmp(ctx->where, "CONNECT") == 0
+	    || strcmp(ctx->where, "EHLO") == 0 || strcmp(ctx->where, "HELO") == 0);
 }
 
 /* smtpd_check_login_owns - is login among the owners (comma/space list) */
