@@ -269,10 +269,12 @@ static int cmd_start(bool foreground)
 
     if ((pid = master_running()) != 0) {
         msg_error("the Posthorn mail system is already running (pid %ld)", (long) pid);
+        myfree(path);
         return 1;
     }
     if (access(path, X_OK) < 0) {
         msg_error("cannot run %s: %m (check daemon_directory in %s)", path, config_main_cf());
+        myfree(path);
         return 1;
     }
     if (foreground) {
@@ -316,6 +318,25 @@ static int cmd_start(bool foreground)
     return 1;
 }
 
+/* pid_gone - no such process, or only a zombie left for its parent to reap
+ * (start-fg under a supervisor that has not reaped it yet) */
+static bool pid_gone(pid_t pid)
+{
+    VSTRING *path = vstring_alloc(40);
+    VSTRING *text = vstring_alloc(200);
+    bool    gone = kill(pid, 0) < 0;
+
+    vstring_fmt(path, "/proc/%ld/stat", (long) pid);
+    if (!gone && safe_read_file(STR(path), text, 4096) == 0) {
+        const char *paren = strrchr(STR(text), ')');
+
+        gone = paren && paren[1] == ' ' && paren[2] == 'Z';
+    }
+    vstring_free(&path);
+    vstring_free(&text);
+    return gone;
+}
+
 /* cmd_signal - send sig to master; for stop, wait until it is gone */
 static int cmd_signal(int sig, const char *what)
 {
@@ -332,7 +353,7 @@ static int cmd_signal(int sig, const char *what)
     msg_info("%s the Posthorn mail system", what);
     if (sig == SIGTERM) {
         for (int i = 0; i < 300; i++) {
-            if (master_running() == 0 && kill(pid, 0) < 0)
+            if (master_running() == 0 && pid_gone(pid))
                 return 0;
             struct timespec ts = {0, 100 * 1000 * 1000};
 
