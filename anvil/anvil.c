@@ -16,9 +16,9 @@
  * stalls the others); keys longer than ANVIL_IDENT_MAX are refused
  * (status=1). Idle entries (no connections,
  * rate windows expired) are purged every anvil_rate_time_unit, so memory
- * follows the number of recently active clients. At each purge the
- * maximal connection count and rates seen are logged as "statistics:"
- * lines (as Postfix does at anvil_status_update_time).
+ * follows the number of recently active clients. Every
+ * ANVIL_STATS_INTERVAL seconds the maximal connection count and rates
+ * seen are logged as "statistics:" lines (as Postfix does).
  */
 #include "sys_defs.h"
 
@@ -64,6 +64,9 @@ typedef struct anvil_client {
 #define ANVIL_INBUF_MAX	(64 * 1024)	/* an incomplete request at most */
 
 static HTABLE *anvil_remotes;
+
+#define ANVIL_STATS_INTERVAL 600	/* seconds between statistics lines */
+static time_t anvil_stats_last;
 
 /* Maxima for the statistics lines. */
 static struct anvil_max {
@@ -347,6 +350,13 @@ static void anvil_purge(int event, int fd, void *ctx)
 	    htable_delete(anvil_remotes, (*hp)->key, myfree);
     }
     myfree(list);
+    /* Statistics every ANVIL_STATS_INTERVAL seconds, as Postfix does at
+     * anvil_status_update_time, not at every purge. */
+    if (now - anvil_stats_last < ANVIL_STATS_INTERVAL) {
+	event_timer_add((int) (anvil_unit() * 1000), anvil_purge, NULL);
+	return;
+    }
+    anvil_stats_last = now;
     if (anvil_max.count > 0)
 	msg_info("statistics: max connection count %ld for (%s)",
 		 anvil_max.count, anvil_max.count_ident);
@@ -366,6 +376,7 @@ static void anvil_post_init(const char *service, char **argv)
     (void) service;
     (void) argv;
     anvil_remotes = htable_create(256);
+    anvil_stats_last = time(NULL);
 
     /*
      * anvil's state is its counters: it must not drain and restart after
