@@ -519,16 +519,27 @@ static int smtpd_check_reject(SMTPD_CHECK_CTX *ctx, int code, const char *dsn,
 }
 
 /* smtpd_check_config_error - a problem with the configuration, found
- * while serving a client */
-static int smtpd_check_config_error(SMTPD_CHECK_CTX *ctx)
+ * while serving a client (Postfix's reply shape) */
+static int smtpd_check_config_error(SMTPD_CHECK_CTX *ctx, const char *reply_name,
+				    const char *reply_class)
 {
     bool    saved = ctx->warn_active;
     int     rc;
 
     ctx->warn_active = false;
-    rc = smtpd_check_reject(ctx, 451, "4.3.5", "Server configuration error");
+    rc = smtpd_check_reject(ctx, 451, "4.3.5", "<%s>: %s rejected: Server configuration error",
+			    reply_name, reply_class);
     ctx->warn_active = saved;
     return rc;
+}
+
+/* smtpd_check_table_error - an access table lookup failed: that is a
+ * configuration problem to Postfix too (4.3.5), never a silent DUNNO */
+static int smtpd_check_table_error(SMTPD_CHECK_CTX *ctx, const char *reply_name,
+				   const char *reply_class, const char *why)
+{
+    msg_warn("%s", why ? why : "access table lookup failed");
+    return smtpd_check_config_error(ctx, reply_name, reply_class);
 }
 
 /* smtpd_check_lookup_error - a table lookup failed: try again later */
@@ -617,7 +628,7 @@ static int smtpd_check_table_result(SMTPD_CHECK_CTX *ctx, const char *table,
 
 	if ((code < 400 || code > 599)) {
 	    msg_warn("access table %s: bad reply code in \"%s\"", table, value);
-	    return smtpd_check_config_error(ctx);
+	    return smtpd_check_config_error(ctx, reply_name, reply_class);
 	}
 	text = smtpd_check_split_dsn(value + 3, code >= 500 ? "5.7.1" : "4.7.1", dsn);
 	if (dsn[0] != value[0]) {
@@ -650,8 +661,9 @@ static int smtpd_check_table_result(SMTPD_CHECK_CTX *ctx, const char *table,
     }
     if (WORD_IS("FILTER")) {
 	if (*rest == 0 || strchr(rest, ':') == NULL) {
-	    msg_warn("access table %s: FILTER needs transport:destination", table);
-	    return smtpd_check_config_error(ctx);
+	    msg_warn("access table %s: FILTER action without transport:destination; ignored",
+		     table);
+	    return SMTPD_CHECK_DUNNO;
 	}
 	myfree(ctx->state->filter);
 	ctx->state->filter = mystrdup(rest);
@@ -663,11 +675,7 @@ static int smtpd_check_table_result(SMTPD_CHECK_CTX *ctx, const char *table,
 	return SMTPD_CHECK_DUNNO;
     }
     if (WORD_IS("WARN") || WORD_IS("INFO")) {
-	VSTRING *buf = vstring_alloc(100);
-
-	vstring_fmt(buf, "<%s>: %s %s", reply_name, reply_class, rest);
-	smtpd_check_log(ctx, WORD_IS("WARN") ? "warn" : "info", STR(buf));
-	vstring_free(&buf);
+	smtpd_check_log(ctx, WORD_IS("WARN") ? "warn" : "info", rest);
 	return SMTPD_CHECK_DUNNO;
     }
     if (WORD_IS("PREPEND") || WORD_IS("REDIRECT") || WORD_IS("BCC")) {
@@ -683,7 +691,7 @@ static int smtpd_check_table_result(SMTPD_CHECK_CTX *ctx, const char *table,
 
     if (list == NULL) {
 	msg_warn("access table %s: result \"%s\": %s", table, value, error);
-	return smtpd_check_config_error(ctx);
+	return smtpd_check_config_error(ctx, reply_name, reply_class);
     }
     status = smtpd_check_list(ctx, list, reply_name, reply_class);
     argv_free(&list);
@@ -716,7 +724,7 @@ static int smtpd_check_domain_access(SMTPD_CHECK_CTX *ctx, const char *table, co
 	rc = smtpd_check_maps_find(maps, STR(key), flags, &value, &error);
 	if (rc == DICT_ERROR) {
 	    vstring_free(&key);
-	    return smtpd_check_lookup_error(ctx, reply_name, error);
+	    return smtpd_check_table_error(ctx, reply_name, reply_class, error);
 	}
 	if (rc == DICT_FOUND) {
 	    char   *copy = mystrdup(value);
@@ -754,7 +762,7 @@ static int smtpd_check_addr_access(SMTPD_CHECK_CTX *ctx, const char *table, cons
 	rc = smtpd_check_maps_find(maps, key, flags, &value, &error);
 	if (rc == DICT_ERROR) {
 	    myfree(key);
-	    return smtpd_check_lookup_error(ctx, reply_name, error);
+	    return smtpd_check_table_error(ctx, reply_name, reply_class, error);
 	}
 	if (rc == DICT_FOUND) {
 	    char   *copy = mystrdup(value);
@@ -799,7 +807,7 @@ static int smtpd_check_mail_access(SMTPD_CHECK_CTX *ctx, const char *table, cons
 			    &value, NULL, &error);
     }
     if (rc == DICT_ERROR)
-	return smtpd_check_lookup_error(ctx, reply_name, error);
+	return smtpd_check_table_error(ctx, reply_name, reply_class, error);
     if (rc != DICT_FOUND)
 	return SMTPD_CHECK_DUNNO;
 
@@ -933,19 +941,25 @@ static int smtpd_check_auth_destination(const char *rcpt)
     return smtpd_check_resolved->class != RESOLVE_CLASS_DEFAULT;
 }
 
-/* smtpd_check_pipelining - did the client send ahead where it may not */
+/* smtpd_check_pipelining - did the client send ahead where it may not.
+ * "Ahead now" is input already waiting behind the current command;
+ * SMTPD_FLAG_PIPELINED means the client sent ahead earlier. A client that
+ * never saw our EHLO reply may not pipeline at all; an EHLO client may,
+ * except right after connect, after HELO/EHLO, and after DATA (the
+ * message must wait for the 354). */
 static bool smtpd_check_pipelining(SMTPD_CHECK_CTX *ctx)
 {
     SMTPD_STATE *state = ctx->state;
-    bool    ahead = (state->flags & SMTPD_FLAG_PIPELINED) != 0
-	|| (state->client != NULL && stream_pending(state->client) > 0);
+    bool    ahead_now = state->client != NULL && stream_pending(state->client) > 0;
+    bool    sent_ahead = (state->flags & SMTPD_FLAG_PIPELINED) != 0;
 
-    if (!ahead || (state->flags & SMTPD_FLAG_LOCAL))
+    if ((state->flags & SMTPD_FLAG_LOCAL) || state->stand_alone)
 	return false;
-    /* Sending ahead is fine after EHLO, except around HELO/EHLO and DATA. */
-    return !(state->flags & SMTPD_FLAG_EHLO)
-	|| strcmp(ctx->where, "DATA") == 0 || strcmp(ctx->where, "CONNECT") == 0
-	|| strcmp(ctx->where, "EHLO") == 0 || strcmp(ctx->where, "HELO") == 0;
+    if (!(state->flags & SMTPD_FLAG_EHLO))
+	return ahead_now || sent_ahead;
+    return ahead_now
+	&& (strcmp(ctx->where, "DATA") == 0 || strcmp(ctx->where, "CONNECT") == 0
+	    || strcmp(ctx->where, "EHLO") == 0 || strcmp(ctx->where, "HELO") == 0);
 }
 
 /* smtpd_check_login_owns - is login among the owners (comma/space list) */
@@ -1072,7 +1086,7 @@ static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
     if (smtpd_check_word_in(smtpd_check_table_ops, name)
 	|| smtpd_check_word_in(smtpd_check_dnsbl_ops, name)) {
 	if (*ip + 1 >= list->argc)
-	    return smtpd_check_config_error(ctx);
+	    return smtpd_check_config_error(ctx, reply_name, reply_class);
 	arg = list->argv[++*ip];
     }
 #define IS(w) (strcasecmp(name, (w)) == 0)
@@ -1088,7 +1102,7 @@ static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
     if (IS("defer_if_permit")) {
 	if (!ctx->defer_if_permit) {
 	    ctx->defer_if_permit = true;
-	    vstring_fmt(ctx->dip_reply, "%ld 4.7.1 <%s>: %s rejected: defer_if_permit requested",
+	    vstring_fmt(ctx->dip_reply, "%ld 4.7.0 <%s>: %s rejected: defer_if_permit requested",
 			var_defer_code, reply_name, reply_class);
 	}
 	return SMTPD_CHECK_DUNNO;
@@ -1241,7 +1255,7 @@ static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
 	return smtpd_check_list(ctx, class_list, reply_name, reply_class);
 
     msg_warn("unknown restriction \"%s\"", name);
-    return smtpd_check_config_error(ctx);
+    return smtpd_check_config_error(ctx, reply_name, reply_class);
 }
 
 /* smtpd_check_list - evaluate a restriction list; first decision wins */
@@ -1254,7 +1268,7 @@ static int smtpd_check_list(SMTPD_CHECK_CTX *ctx, ARGV *list, const char *reply_
 	msg_warn("restriction nesting deeper than %d: check smtpd_restriction_classes "
 		 "and access table results", SMTPD_CHECK_MAX_DEPTH);
 	ctx->depth--;
-	return smtpd_check_config_error(ctx);
+	return smtpd_check_config_error(ctx, reply_name, reply_class);
     }
     for (int i = 0; list && i < list->argc && status == SMTPD_CHECK_DUNNO; i++) {
 	bool    is_warn = strcasecmp(list->argv[i], "warn_if_reject") == 0;
@@ -1373,6 +1387,9 @@ const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *recipient)
     int     status = SMTPD_CHECK_DUNNO;
 
     smtpd_check_ready("smtpd_check_rcpt");
+    /* After DISCARD the message goes nowhere: accept, as Postfix does. */
+    if (state->flags & SMTPD_FLAG_DISCARD)
+	return NULL;
     smtpd_check_ctx_init(&ctx, state, "RCPT");
     ctx.recipient = recipient;
 
@@ -1404,6 +1421,8 @@ const char *smtpd_check_data(SMTPD_STATE *state)
     int     status;
 
     smtpd_check_ready("smtpd_check_data");
+    if (state->flags & SMTPD_FLAG_DISCARD)
+	return NULL;
     smtpd_check_ctx_init(&ctx, state, "DATA");
     if (state->rcpt_count == 1 && state->rcpts)
 	ctx.recipient = state->rcpts[0].address;
@@ -1419,6 +1438,8 @@ const char *smtpd_check_eod(SMTPD_STATE *state)
     int     status;
 
     smtpd_check_ready("smtpd_check_eod");
+    if (state->flags & SMTPD_FLAG_DISCARD)
+	return NULL;
     smtpd_check_ctx_init(&ctx, state, "END-OF-MESSAGE");
     if (state->rcpt_count == 1 && state->rcpts)
 	ctx.recipient = state->rcpts[0].address;

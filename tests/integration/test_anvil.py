@@ -157,3 +157,29 @@ def test_anvil_ignores_max_use(anvil):
         c.close()
     a.close()
     assert len(inst.children("anvil")) == 1
+
+
+def test_half_request_does_not_stall_others(anvil):
+    inst, path = anvil()
+    slow = AnvilClient(path)
+    slow.send_raw(b"request=connect\nident=smtp:19")     # and then nothing, for now
+    fast = AnvilClient(path)
+    t0 = time.monotonic()
+    assert fast.connect("smtp:192.0.2.30") == (1, 1)
+    assert time.monotonic() - t0 < 2
+    # the slow request completes in pieces, then works
+    slow.send_raw(b"2.0.2.30\n")
+    time.sleep(0.2)
+    slow.send_raw(b"\nrequest=lookup\nident=smtp:192.0.2.30\n\n")
+    assert dict(slow.read()) == {"status": "0", "count": "2", "rate": "2"}
+    assert dict(slow.read()) == {"status": "0", "count": "2", "rate": "2", "message_rate": "0"}
+    # a request that never ends is cut off at a bound, not buffered forever
+    try:
+        slow.send_raw(b"request=connect\nident=smtp:" + b"9" * 70000)
+        assert slow.read() is None
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    inst.wait_log(r"anvil\[\d+\]: warning: anvil client: request longer than 65536 bytes")
+    assert fast.lookup("smtp:192.0.2.30")[0] == 1
+    slow.close()
+    fast.close()
