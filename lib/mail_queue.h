@@ -71,9 +71,24 @@
 
 #define MAIL_QUEUE_MAX_DEPTH 4
 
-/* Mode of queue files: 0600 (owner mail_owner; in maildrop, the
- * submitting user with group setgid_group: 0640 there, see postdrop). */
+/* Mode of queue files: 0600, owner mail_owner. Maildrop files are owned
+ * by the submitting user (group setgid_group when postdrop is installed
+ * set-gid) with MAIL_QUEUE_MAILDROP_MODE, so that qmgr (mail_owner) can
+ * read them; maildrop/ itself (mode 1730) keeps other users out. */
 #define MAIL_QUEUE_FILE_MODE 0600
+#define MAIL_QUEUE_MAILDROP_MODE 0644
+
+/* Trigger requests to qmgr (bytes written to queue_directory/public/qmgr
+ * with trigger_send; several may be sent in one write):
+ *   I  new mail: scan maildrop/ and incoming/ (sendmail/postdrop, smtpd)
+ *   D  scan deferred/ now, for messages whose retry time has come
+ *   A  scan everything now, ignoring retry times (postqueue -f)
+ *   F  forget remembered dead destinations (postqueue -f) */
+#define MAIL_QUEUE_TRIGGER_PATH     "public/qmgr"
+#define MAIL_QUEUE_TRIGGER_NEW      'I'
+#define MAIL_QUEUE_TRIGGER_DEFERRED 'D'
+#define MAIL_QUEUE_TRIGGER_ALL      'A'
+#define MAIL_QUEUE_TRIGGER_FLUSH    'F'
 
 /* mail_queue_init - set the queue root, hash depth (1..MAIL_QUEUE_MAX_DEPTH;
  * out-of-range values are clamped) and the hashed queue names (a Postfix

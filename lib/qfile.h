@@ -37,6 +37,10 @@
  * unfinished write (QFILE_INCOMPLETE) and is never delivered. M's LEN and
  * the trailer must agree, and M must end exactly where E starts.
  *
+ * Addresses (S, R, log entries) are in Postfix's internal form: the local
+ * part unquoted ("a b"@example.com is stored as a b@example.com); quote
+ * with addr822_quote() when writing them to SMTP or headers.
+ *
  * Envelope values (everything but M) may not contain NUL, CR or LF and are
  * at most QFILE_MAX_VALUE bytes; a file has at most QFILE_MAX_RCPTS
  * recipients and QFILE_MAX_ATTRS attributes, and at most 4 GiB - 1 bytes
@@ -143,6 +147,10 @@
 #define QFILE_ATTR_UID            "uid"		/* submitting uid (postdrop) */
 #define QFILE_ATTR_FULL_NAME      "full_name"	/* sendmail -F */
 #define QFILE_ATTR_REWRITE        "rewrite_context"	/* "local" or "remote" */
+
+/* qfile_value_ok - true when len bytes can be an envelope value: no NUL,
+ * CR or LF, at most QFILE_MAX_VALUE bytes */
+bool qfile_value_ok(const char *val, size_t len);
 
 /* ---- writer ---- */
 

@@ -10,8 +10,6 @@
 
 /* qfile_error - format a reason into the module's static buffer */
 const char *qfile_error(const char *fmt, ...) PH_PRINTF(1, 2);
-/* qfile_value_ok - no NUL/CR/LF, at most QFILE_MAX_VALUE bytes */
-bool qfile_value_ok(const char *val, size_t len);
 /* qfile_rec_start - append "TYPE%08x " for len bytes of DATA */
 void qfile_rec_start(VSTRING *buf, int type, size_t len);
 /* qfile_write_all - write everything; 0 or -1 with errno */
