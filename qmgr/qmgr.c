@@ -37,6 +37,7 @@
 #include "sys_defs.h"
 
 #include <limits.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@
 #include "msg.h"
 #include "resolve.h"
 #include "server.h"
+#include "vstring.h"
 
 #include "qmgr.h"
 
@@ -56,6 +58,28 @@ static uint64_t qmgr_deferred_timer;
 static bool qmgr_want_incoming;
 static bool qmgr_want_deferred;
 static bool qmgr_want_force;
+
+/* qmgr_pickup_poke - wake pickup when maildrop/ changed since last time
+ * (sendmail triggers qmgr; one stat per scan keeps this cheap) */
+static void qmgr_pickup_poke(void)
+{
+    static struct timespec last;
+    static VSTRING *path;
+    struct stat st;
+    char req = 'W';
+
+    if (path == NULL)
+	path = vstring_alloc(100);
+    vstring_fmt(path, "%s/%s", mail_queue_root(), MAIL_QUEUE_MAILDROP);
+    if (stat(STR(path), &st) < 0)
+	return;
+    if (st.st_mtim.tv_sec == last.tv_sec && st.st_mtim.tv_nsec == last.tv_nsec)
+	return;
+    last = st.st_mtim;
+    vstring_fmt(path, "%s/%s/pickup", mail_queue_root(), MAIL_QUEUE_PUBLIC);
+    if (trigger_send(STR(path), &req, 1) < 0 && msg_verbose)
+	msg_info("trigger %s: %m", STR(path));
+}
 
 /* qmgr_kick_event - run the scans that were asked for */
 static void qmgr_kick_event(int event, int fd, void *ctx)
@@ -70,6 +94,7 @@ static void qmgr_kick_event(int event, int fd, void *ctx)
     }
     if (qmgr_want_incoming) {
 	qmgr_want_incoming = false;
+	qmgr_pickup_poke();
 	qmgr_scan_incoming();
     }
 }
