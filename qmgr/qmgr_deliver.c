@@ -77,8 +77,8 @@ static void qmgr_deliver_lost(QMGR_DELIVERY *dp, const char *detail)
 {
     VSTRING *why = vstring_alloc(100);
 
-    vstring_fmt(why, "lost connection with delivery agent %s (%s)", dp->job->transport->name,
-		detail);
+    vstring_fmt(why, "delivery agent %s crashed or lost connection (%s)",
+		dp->job->transport->name, detail);
     msg_warn("%s: %s", dp->job->msg->id, STR(why));
     qmgr_deliver_finish(dp, STR(why));
     vstring_free(&why);

@@ -64,8 +64,9 @@ void qmgr_message_free(QMGR_MESSAGE **msgp)
     qfile_close(&msg->qf);
     myfree(msg);
     *msgp = NULL;
-    qmgr_active_count--;
-    qmgr_kick();
+    /* Room again after the limit held new mail back: look for it. */
+    if (qmgr_active_count-- >= var_qmgr_message_active_limit)
+	qmgr_kick();
 }
 
 /* qmgr_scan_activate - open an active/ file and hand it to the scheduler */
