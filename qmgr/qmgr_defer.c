@@ -52,8 +52,8 @@ static void qmgr_defer_warn(QMGR_MESSAGE *msg, long now)
     QFILE_LOG_ENTRY ent;
     const char *error;
 
-    if (msg->is_bounce || var_delay_warning_time <= 0
-	|| now - msg->qf->arrival_sec < var_delay_warning_time
+    if (msg->is_bounce
+	|| !backoff_warn_due(msg->qf->arrival_sec, now, var_delay_warning_time, false)
 	|| qmgr_defer_warned(msg->id))
 	return;
     idx = mymalloc(sizeof(int) * (size_t) (msg->qf->rcpt_count + 1));
