@@ -83,8 +83,27 @@ class Instance:
             for n in [d] + [os.path.join(d, x) for x in files]:
                 os.chown(n, self.pw.pw_uid, self.pw.pw_gid)
 
+    def env(self):
+        env = dict(os.environ)
+        if os.environ.get("POSTHORN_SANITIZE"):
+            # Sanitizer reports of every process (daemons too) land in files.
+            opts = os.environ.get("ASAN_OPTIONS", "")
+            env["ASAN_OPTIONS"] = f"{opts}:log_path={self.dir}/sanitizer".lstrip(":")
+            opts = os.environ.get("UBSAN_OPTIONS", "")
+            env["UBSAN_OPTIONS"] = f"{opts}:log_path={self.dir}/sanitizer".lstrip(":")
+        return env
+
+    def sanitizer_reports(self):
+        reports = []
+        for name in os.listdir(self.dir):
+            if name.startswith("sanitizer"):
+                with open(os.path.join(self.dir, name), errors="replace") as f:
+                    reports.append(f.read())
+        return reports
+
     def run(self, args, **kw):
-        return subprocess.run(self.prefix + args, capture_output=True, text=True, timeout=60, **kw)
+        return subprocess.run(self.prefix + args, capture_output=True, text=True, timeout=60,
+                              env=self.env(), **kw)
 
     def posthorn(self, cmd):
         p = self.run([os.path.join(BIN, "posthorn"), "-c", self.conf, cmd])
@@ -153,7 +172,9 @@ class Instance:
 
     def cleanup(self):
         self.run([os.path.join(BIN, "posthorn"), "-c", self.conf, "stop"])
+        reports = self.sanitizer_reports()
         shutil.rmtree(self.dir, ignore_errors=True)
+        assert not reports, "sanitizer reports:\n" + "\n".join(reports)
 
 
 @pytest.fixture
