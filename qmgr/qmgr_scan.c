@@ -69,27 +69,16 @@ void qmgr_message_free(QMGR_MESSAGE **msgp)
 	qmgr_kick();
 }
 
-/* qmgr_scan_activate - open an active/ file and hand it to the scheduler */
-void qmgr_scan_activate(const char *id)
+/* qmgr_scan_start - a validated, read-write QFILE of active/id: schedule it */
+static void qmgr_scan_start(const char *id, QFILE *qf)
 {
     QMGR_MESSAGE *msg;
-    QFILE  *qf;
-    const char *error;
     struct timespec ts;
-    int rc;
 
     if (qmgr_scan_ids == NULL)
 	qmgr_scan_ids = htable_create(100);
-    if (htable_find(qmgr_scan_ids, id))
-	return;
-    rc = qfile_open(MAIL_QUEUE_ACTIVE, id, QFILE_OPEN_RDWR, &qf, &error);
-    if (rc == QFILE_ERR_CORRUPT || rc == QFILE_ERR_INCOMPLETE) {
-	qmgr_scan_corrupt(MAIL_QUEUE_ACTIVE, id, error);
-	return;
-    }
-    if (rc != QFILE_OK) {
-	if (errno != ENOENT)
-	    msg_warn("%s: %s", id, error);
+    if (htable_find(qmgr_scan_ids, id)) {
+	qfile_close(&qf);
 	return;
     }
     msg = mycalloc(1, sizeof(*msg));
@@ -108,6 +97,28 @@ void qmgr_scan_activate(const char *id)
     msg_info("%s: from=<%s>, size=%lld, nrcpt=%d (queue active)", id, qf->sender,
 	     (long long) qf->content_size, qf->rcpt_count);
     qmgr_sched_message(msg);
+}
+
+/* qmgr_scan_activate - open an active/ file and hand it to the scheduler */
+void qmgr_scan_activate(const char *id)
+{
+    QFILE  *qf;
+    const char *error;
+    int rc;
+
+    if (qmgr_scan_ids && htable_find(qmgr_scan_ids, id))
+	return;
+    rc = qfile_open(MAIL_QUEUE_ACTIVE, id, QFILE_OPEN_RDWR, &qf, &error);
+    if (rc == QFILE_ERR_CORRUPT || rc == QFILE_ERR_INCOMPLETE) {
+	qmgr_scan_corrupt(MAIL_QUEUE_ACTIVE, id, error);
+	return;
+    }
+    if (rc != QFILE_OK) {
+	if (errno != ENOENT)
+	    msg_warn("%s: %s", id, error);
+	return;
+    }
+    qmgr_scan_start(id, qf);
 }
 
 /* qmgr_scan_full - true when no more messages may be activated */
@@ -133,9 +144,11 @@ void qmgr_scan_incoming(void)
 	return;
     }
     while (!qmgr_scan_full() && (id = mail_queue_scan_next(scan)) != NULL) {
-	rc = qfile_open_path(mail_queue_scan_path(scan), QFILE_OPEN_RDONLY, &qf, &error);
+	/* Validate before the move (a writer may still be busy), and keep the
+	 * descriptor: it follows the file through the rename. */
+	rc = qfile_open_path(mail_queue_scan_path(scan), QFILE_OPEN_RDWR, &qf, &error);
 	if (rc == QFILE_OK) {
-	    qfile_close(&qf);
+	    /* go on below */
 	} else if (rc == QFILE_ERR_INCOMPLETE) {
 	    if (stat(mail_queue_scan_path(scan), &st) == 0
 		&& st.st_mtime + QMGR_INCOMPLETE_AGE < time(NULL))
@@ -152,9 +165,10 @@ void qmgr_scan_incoming(void)
 	if (mail_queue_rename(id, MAIL_QUEUE_INCOMING, MAIL_QUEUE_ACTIVE, &error) < 0) {
 	    if (errno != ENOENT)
 		msg_warn("%s: %s", id, error);
+	    qfile_close(&qf);
 	    continue;
 	}
-	qmgr_scan_activate(id);
+	qmgr_scan_start(id, qf);
     }
     mail_queue_scan_close(&scan);
 }

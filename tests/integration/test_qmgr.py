@@ -447,3 +447,43 @@ def test_virtual_alias_expansion_in_pickup(make_instance):
                        ("<loop1@test.example>", "<>")], got
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_malformed_maildrop_files_moved_aside(make_instance):
+    inst = make_instance(start=False)
+    inst.posthorn("check")
+    inst.sendmail(["bad1@test.example"])
+    inst.sendmail(["bad2@test.example"])
+    bad, stale = sorted(inst.queue_files("maildrop"))
+    with open(bad, "rb") as f:
+        data = f.read()
+    with open(bad, "wb") as f:                    # trailer intact, magic broken
+        f.write(data.replace(b"posthorn-queue 1", b"posthorn-queue 9"))
+    with open(stale, "r+b") as f:                 # unfinished write, long abandoned
+        f.truncate(len(data) // 2)
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    inst.start()
+    inst.sendmail(["good@test.example"])
+    inst.wait(lambda: inst.delivered_to("good@test.example"), what="good message delivered")
+    inst.wait(lambda: len(inst.queue_files("corrupt")) == 2, what="two files in corrupt/")
+    assert "malformed maildrop file" in inst.maillog()
+    assert inst.queue_files("maildrop") == []
+    assert not inst.delivered_to("bad1@test.example") and not inst.delivered_to("bad2@test.example")
+
+
+def test_young_incomplete_incoming_file_is_left_alone(make_instance):
+    inst = make_instance()
+    inst.sendmail(["kim@test.example"])
+    inst.wait(lambda: inst.delivered_to("kim@test.example"), what="delivery")
+    # A file smtpd is still writing: no trailer yet. qmgr must not touch it.
+    name = os.path.basename(inst.deliveries()[0][0])
+    inc = os.path.join(inst.queue, "incoming", "x")
+    os.makedirs(inc, exist_ok=True)
+    partial = os.path.join(inc, name)
+    with open(partial, "wb") as f:
+        f.write(b"V00000010 posthorn-queue 1\n")
+    inst.chown()
+    inst.trigger(b"I")
+    time.sleep(1)
+    assert os.path.exists(partial)
+    assert inst.queue_files("corrupt") == []
