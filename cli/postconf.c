@@ -396,11 +396,13 @@ static void postconf_master(char **reqs, int count)
 {
     const char *why;
     MASTER_TABLE *mt = mastercf_read_flags(config_master_cf(), MASTERCF_FLAG_QUIET, &why);
-    VSTRING *line = vstring_alloc(200);
-    bool   *matched = mycalloc((size_t) count + 1, sizeof(bool));
+    VSTRING *line;
+    bool   *matched;
 
     if (mt == NULL)
         msg_fatal("%s", why);
+    line = vstring_alloc(200);
+    matched = mycalloc((size_t) count + 1, sizeof(bool));
     for (size_t i = 0; i < mt->count; i++) {
         const MASTER_ENTRY *ent = mt->entries[i];
         bool    show = count == 0;

@@ -17,8 +17,14 @@
  * Files are opened with MDB_NOSUBDIR and MDB_NOLOCK: there is no lock file,
  * because no process ever writes a file someone else may be reading.
  *
+ * With O_TRUNC (a full rebuild) updates are appended to an array in an
+ * arena and sorted once at commit (already-sorted input, as postmap
+ * gives, is detected and not re-sorted); the last update of a key wins.
+ * In that mode lookups and deletions scan the array (they are not what
+ * a rebuild does). Without O_TRUNC a hash table holds the contents.
+ *
  * Limits: keys up to DICT_KEY_MAX bytes (LMDB's limit); the writer holds
- * the whole table in memory (about 100 bytes per entry plus the data).
+ * the whole table in memory.
  */
 #include "sys_defs.h"
 
@@ -30,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "dict.h"
 #include "htable.h"
 #include "msg.h"
@@ -43,13 +50,19 @@ typedef struct dict_lmdb {
     MDB_txn *txn;
     MDB_dbi dbi;
     MDB_cursor *cursor;
-    HTABLE *table;		/* write mode: key -> value (char *) */
+    HTABLE *table;		/* update mode: key -> value (char *) */
+    ARENA  *arena;		/* bulk mode (O_TRUNC): entries appended */
+    HTABLE_ENTRY *bulk;		/* key, value (NULL: deleted); next unused */
+    size_t  bulk_len;
+    size_t  bulk_size;
     HTABLE_ENTRY **seq_list;	/* write mode iteration snapshot */
     size_t  seq_pos;
     VSTRING *key;
     VSTRING *value;
     VSTRING *err;
 } DICT_LMDB;
+
+static HTABLE_ENTRY **dict_lmdb_bulk_list(DICT_LMDB *, size_t *);
 
 /* dict_lmdb_path - NAME.lmdb */
 char   *dict_lmdb_path(const char *name)
@@ -77,6 +90,17 @@ static int dict_lmdb_lookup(DICT_IMPL *impl, const char *key, const char **value
     MDB_val k, v;
     int     rc;
 
+    if (dl->arena) {
+	for (size_t i = dl->bulk_len; i-- > 0;) {
+	    if (strcmp(dl->bulk[i].key, key) == 0) {
+		if (dl->bulk[i].value == NULL)
+		    return DICT_NOTFOUND;
+		*value_r = dl->bulk[i].value;
+		return DICT_FOUND;
+	    }
+	}
+	return DICT_NOTFOUND;
+    }
     if (dl->table) {
 	const char *val = htable_find(dl->table, key);
 
@@ -114,6 +138,17 @@ static int dict_lmdb_update(DICT_IMPL *impl, const char *key, const char *value,
 	*error_r = STR(dl->err);
 	return DICT_ERROR;
     }
+    if (dl->arena) {
+	if (dl->bulk_len == dl->bulk_size) {
+	    dl->bulk_size = dl->bulk_size ? dl->bulk_size * 2 : 1024;
+	    dl->bulk = myreallocarray(dl->bulk, dl->bulk_size, sizeof(*dl->bulk));
+	}
+	dl->bulk[dl->bulk_len].key = arena_strndup(dl->arena, key, klen);
+	dl->bulk[dl->bulk_len].value = arena_strndup(dl->arena, value, strlen(value));
+	dl->bulk[dl->bulk_len].next = NULL;
+	dl->bulk_len++;
+	return DICT_FOUND;
+    }
     if ((ht = htable_locate(dl->table, key)) != NULL) {
 	myfree(ht->value);
 	ht->value = mystrdup(value);
@@ -127,7 +162,20 @@ static int dict_lmdb_update(DICT_IMPL *impl, const char *key, const char *value,
 static int dict_lmdb_remove(DICT_IMPL *impl, const char *key, const char **error_r PH_UNUSED)
 {
     DICT_LMDB *dl = (DICT_LMDB *) impl;
+    const char *value;
 
+    if (dl->arena) {
+	if (dict_lmdb_lookup(impl, key, &value, error_r) != DICT_FOUND)
+	    return DICT_NOTFOUND;
+	if (dl->bulk_len == dl->bulk_size) {
+	    dl->bulk_size = dl->bulk_size ? dl->bulk_size * 2 : 1024;
+	    dl->bulk = myreallocarray(dl->bulk, dl->bulk_size, sizeof(*dl->bulk));
+	}
+	dl->bulk[dl->bulk_len].key = arena_strndup(dl->arena, key, strlen(key));
+	dl->bulk[dl->bulk_len].value = NULL;	/* tombstone */
+	dl->bulk_len++;
+	return DICT_FOUND;
+    }
     if (htable_locate(dl->table, key) == NULL)
 	return DICT_NOTFOUND;
     htable_delete(dl->table, key, myfree);
@@ -148,11 +196,17 @@ static int dict_lmdb_sequence(DICT_IMPL *impl, int how, const char **key_r,
     MDB_val k, v;
     int     rc;
 
-    if (dl->table) {
+    if (dl->table || dl->arena) {
 	if (how == DICT_SEQ_FIRST) {
+	    size_t  count;
+
 	    myfree(dl->seq_list);
-	    dl->seq_list = htable_list(dl->table);
-	    qsort(dl->seq_list, dl->table->used, sizeof(*dl->seq_list), dict_lmdb_entry_cmp);
+	    if (dl->arena) {
+		dl->seq_list = dict_lmdb_bulk_list(dl, &count);
+	    } else {
+		dl->seq_list = htable_list(dl->table);
+		qsort(dl->seq_list, dl->table->used, sizeof(*dl->seq_list), dict_lmdb_entry_cmp);
+	    }
 	    dl->seq_pos = 0;
 	}
 	if (dl->seq_list == NULL || dl->seq_list[dl->seq_pos] == NULL)
@@ -267,23 +321,64 @@ static int dict_lmdb_fsync_dir(const char *path)
     return rc;
 }
 
+/* dict_lmdb_bulk_cmp - key order, then insertion order */
+static int dict_lmdb_bulk_cmp(const void *a, const void *b)
+{
+    const HTABLE_ENTRY *x = *(HTABLE_ENTRY * const *) a, *y = *(HTABLE_ENTRY * const *) b;
+    int     d = strcmp(x->key, y->key);
+
+    return d ? d : (x < y ? -1 : x > y);
+}
+
+/* dict_lmdb_bulk_list - sorted entries, the last update of each key
+ * winning and deleted keys left out */
+static HTABLE_ENTRY **dict_lmdb_bulk_list(DICT_LMDB *dl, size_t *count_r)
+{
+    HTABLE_ENTRY **list = mymalloc((dl->bulk_len + 1) * sizeof(*list));
+    bool    sorted = true;
+    size_t  n = 0;
+
+    for (size_t i = 0; i < dl->bulk_len; i++) {
+	list[i] = &dl->bulk[i];
+	if (i > 0 && sorted && strcmp(dl->bulk[i - 1].key, dl->bulk[i].key) >= 0)
+	    sorted = false;
+    }
+    if (!sorted)
+	qsort(list, dl->bulk_len, sizeof(*list), dict_lmdb_bulk_cmp);
+    for (size_t i = 0; i < dl->bulk_len; i++) {
+	if (i + 1 < dl->bulk_len && strcmp(list[i]->key, list[i + 1]->key) == 0)
+	    continue;				/* a later update wins */
+	if (list[i]->value != NULL)
+	    list[n++] = list[i];
+    }
+    list[n] = NULL;
+    *count_r = n;
+    return list;
+}
+
 /* dict_lmdb_commit - write a fresh file and rename it into place */
 static int dict_lmdb_commit(DICT_IMPL *impl, const char **error_r)
 {
     DICT_LMDB *dl = (DICT_LMDB *) impl;
-    HTABLE_ENTRY **list = htable_list(dl->table);
-    size_t  count = dl->table->used;
+    HTABLE_ENTRY **list;
+    size_t  count;
     size_t  est = 1 << 20;
     VSTRING *tmp = vstring_alloc(100);
     int     fd, rc;
 
+    if (dl->arena) {
+	list = dict_lmdb_bulk_list(dl, &count);
+    } else {
+	list = htable_list(dl->table);
+	count = dl->table->used;
+	qsort(list, count, sizeof(*list), dict_lmdb_entry_cmp);
+    }
     for (size_t i = 0; i < count; i++) {
 	size_t  n = strlen(list[i]->key) + strlen(list[i]->value) + 16;
 
 	est += n > 1500 ? n + 4096 : n;
     }
     est = est * 2;
-    qsort(list, count, sizeof(*list), dict_lmdb_entry_cmp);
     vstring_fmt(tmp, "%s.tmp.%ld", dl->path, (long) getpid());
     for (;;) {
 	(void) unlink(STR(tmp));
@@ -329,6 +424,8 @@ static void dict_lmdb_free(DICT_IMPL *impl)
     dict_lmdb_close_env(dl);
     if (dl->table)
 	htable_free(&dl->table, myfree);
+    arena_free(&dl->arena);
+    myfree(dl->bulk);
     myfree(dl->seq_list);
     myfree(dl->path);
     vstring_free(&dl->key);
@@ -371,8 +468,12 @@ DICT_IMPL *dict_lmdb_open(const char *type PH_UNUSED, const char *name, int open
     dl->impl.update = dict_lmdb_update;
     dl->impl.remove = dict_lmdb_remove;
     dl->impl.commit = dict_lmdb_commit;
+    if (open_flags & O_TRUNC) {
+	dl->arena = arena_create();
+	return &dl->impl;
+    }
     dl->table = htable_create(1024);
-    if ((open_flags & O_TRUNC) == 0) {
+    {
 	rc = dict_lmdb_open_env(dl);
 	if (rc == ENOENT && (open_flags & O_CREAT))
 	    return &dl->impl;

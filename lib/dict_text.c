@@ -31,6 +31,7 @@ struct dict_text {
     bool    have_phys;
     int     phys_line;
     bool    eof;
+    bool    deferred_err;	/* look-ahead failed; report after this line */
     VSTRING *logical;
     VSTRING *key;
     VSTRING *value;
@@ -160,8 +161,16 @@ static int dict_text_logical(DICT_TEXT *tp, int *line_r, const char **error_r)
 	if (!tp->have_phys) {
 	    if (tp->eof)
 		return LEN(tp->logical) > 0;
-	    if ((st = dict_text_read_phys(tp, error_r)) < 0)
+	    if (tp->deferred_err) {
+		*error_r = STR(tp->err);
 		return -1;
+	    }
+	    if ((st = dict_text_read_phys(tp, error_r)) < 0) {
+		if (LEN(tp->logical) == 0)
+		    return -1;
+		tp->deferred_err = true;	/* first hand out what we have */
+		return 1;
+	    }
 	    if (st == 0) {
 		tp->eof = true;
 		return LEN(tp->logical) > 0;

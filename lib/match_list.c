@@ -74,6 +74,21 @@ static bool match_list_looks_like_addr(const char *p)
 	|| (isdigit((unsigned char) *p) && strspn(p, "0123456789./") == strlen(p));
 }
 
+/* match_list_is_table - "type:name" with a known type (not an IPv6 address) */
+static bool match_list_is_table(const char *p)
+{
+    const char *colon = strchr(p, ':');
+    char   *type;
+    bool    known;
+
+    if (colon == NULL || colon == p || *p == '[')
+	return false;
+    type = mystrndup(p, (size_t) (colon - p));
+    known = strcmp(type, "proxy") == 0 || dict_type_known(type);
+    myfree(type);
+    return known;
+}
+
 static int match_list_add(MATCH_LIST *list, const char *pattern, int depth, const char **error_r);
 
 /* match_list_add_file - the patterns in a file */
@@ -134,7 +149,7 @@ static int match_list_add(MATCH_LIST *list, const char *pattern, int depth, cons
     }
     memset(&e, 0, sizeof(e));
     e.negate = negate;
-    if (strchr(pattern, ':') && !match_list_looks_like_addr(pattern)) {
+    if (match_list_is_table(pattern)) {
 	const char *why;
 
 	e.kind = MATCH_K_TABLE;

@@ -10,14 +10,15 @@
 #include "sys_defs.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "dict.h"
 #include "dict_text.h"
-#include "htable.h"
 #include "mkmap.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -46,14 +47,31 @@ bool    mkmap_can_build(const char *type)
     return strcmp(type, "lmdb") == 0 || strcmp(type, "hash") == 0 || strcmp(type, "btree") == 0;
 }
 
+typedef struct mkmap_entry {
+    char   *key;
+    char   *value;
+    int     line;
+} MKMAP_ENTRY;
+
+/* mkmap_entry_cmp - by key, then by line */
+static int mkmap_entry_cmp(const void *a, const void *b)
+{
+    const MKMAP_ENTRY *x = a, *y = b;
+    int     d = strcmp(x->key, y->key);
+
+    return d ? d : x->line - y->line;
+}
+
 /* mkmap_build - read, check, replace */
 int     mkmap_build(const char *spec, FILE *src, int flags, const char **error_r)
 {
     static VSTRING *err;
     char   *type, *file;
-    DICT_TEXT *tp;
+    DICT_TEXT *tp = NULL;
     DICT   *d = NULL;
-    HTABLE *lines;
+    ARENA  *arena = arena_create();
+    MKMAP_ENTRY *ents = NULL;
+    size_t  count = 0, size = 0;
     VSTRING *fold = vstring_alloc(64);
     VSTRING *full = vstring_alloc(64);
     const char *key, *value, *why;
@@ -66,7 +84,6 @@ int     mkmap_build(const char *spec, FILE *src, int flags, const char **error_r
 	err = vstring_alloc(100);
     mkmap_split(spec, &type, &file);
     vstring_fmt(full, "%s:%s", type, file);
-    lines = htable_create(1024);
     if (!mkmap_can_build(type)) {
 	vstring_fmt(err, "unsupported dictionary type for building: %s", type);
 	*error_r = STR(err);
@@ -82,42 +99,51 @@ int     mkmap_build(const char *spec, FILE *src, int flags, const char **error_r
 	}
 	have_src_st = stat(file, &st_src) == 0;
     }
+
+    /* Read everything first: a bad source must not replace a good table. */
+    while ((st = dict_text_next(tp, &key, &value, &line, &why)) > 0) {
+	const char *k = (flags & MKMAP_FLAG_NOFOLD) ? key : dict_fold(fold, key);
+
+	if (count == size) {
+	    size = size ? size * 2 : 4096;
+	    ents = myreallocarray(ents, size, sizeof(*ents));
+	}
+	ents[count].key = arena_strndup(arena, k, strlen(k));
+	ents[count].value = arena_strndup(arena, value, strlen(value));
+	ents[count].line = line;
+	count++;
+    }
+    if (st < 0) {
+	vstring_set(err, why);
+	*error_r = STR(err);
+	goto out;
+    }
+    qsort(ents, count, sizeof(*ents), mkmap_entry_cmp);
+
     d = dict_open(STR(full), src ? O_RDWR | O_CREAT : O_RDWR | O_CREAT | O_TRUNC,
 		  (flags & MKMAP_FLAG_NOFOLD) ? 0 : DICT_FLAG_FOLD_FIX, &why);
     if (d == NULL) {
 	vstring_set(err, why);
 	*error_r = STR(err);
-	dict_text_close(&tp);
 	goto out;
     }
-    while ((st = dict_text_next(tp, &key, &value, &line, &why)) > 0) {
-	const char *k = (flags & MKMAP_FLAG_NOFOLD) ? key : dict_fold(fold, key);
-	HTABLE_ENTRY *seen = htable_locate(lines, k);
+    for (size_t i = 0; i < count;) {
+	size_t  j = i + 1, pick;
 
-	if (seen) {
-	    if (flags & MKMAP_FLAG_DUP_IGNORE)
-		continue;
-	    if (!(flags & MKMAP_FLAG_DUP_REPLACE))
-		msg_warn("%s, line %d: duplicate entry: \"%s\" (first at line %ld); using the later one",
-			 dict_text_name(tp), line, k, (long) (intptr_t) seen->value);
-	    seen->value = (void *) (intptr_t) line;
-	} else {
-	    htable_enter(lines, k, (void *) (intptr_t) line);
-	}
-	if (dict_update(d, k, value, &why) == DICT_ERROR) {
-	    vstring_fmt(err, "%s, line %d: %s", dict_text_name(tp), line, why);
+	while (j < count && strcmp(ents[j].key, ents[i].key) == 0)
+	    j++;
+	pick = (flags & MKMAP_FLAG_DUP_IGNORE) ? i : j - 1;
+	if (!(flags & (MKMAP_FLAG_DUP_IGNORE | MKMAP_FLAG_DUP_REPLACE)))
+	    for (size_t k = i + 1; k < j; k++)
+		msg_warn("%s, line %d: duplicate entry: \"%s\" (first at line %d); using the later one",
+			 dict_text_name(tp), ents[k].line, ents[k].key, ents[i].line);
+	if (dict_update(d, ents[pick].key, ents[pick].value, &why) == DICT_ERROR) {
+	    vstring_fmt(err, "%s, line %d: %s", dict_text_name(tp), ents[pick].line, why);
 	    *error_r = STR(err);
-	    dict_text_close(&tp);
 	    goto out;
 	}
+	i = j;
     }
-    if (st < 0) {
-	vstring_set(err, why);
-	*error_r = STR(err);
-	dict_text_close(&tp);
-	goto out;
-    }
-    dict_text_close(&tp);
     if (dict_commit(d, &why) < 0) {
 	vstring_set(err, why);
 	*error_r = STR(err);
@@ -133,8 +159,10 @@ int     mkmap_build(const char *spec, FILE *src, int flags, const char **error_r
     rc = 0;
 
 out:
+    dict_text_close(&tp);
     dict_close(&d);
-    htable_free(&lines, NULL);
+    arena_free(&arena);
+    myfree(ents);
     vstring_free(&fold);
     vstring_free(&full);
     myfree(type);
