@@ -2,7 +2,7 @@
  *
  * Appends one line "trigger PID LEN BYTES" (bytes with non-printables as
  * '?', at most 100) to the file named by the parameter trigd_log for each
- * trigger it gets (master wakeups arrive as "W"). Built only under tests/.
+ * trigger it receives (master wakeups arrive as "W"). Built only under tests/.
  */
 #include "sys_defs.h"
 
