@@ -65,6 +65,10 @@ void config_set_process(const char *name);
 #define CONFIG_FLAG_NONE       0
 #define CONFIG_FLAG_NO_WARN    (1 << 0)	/* no unknown-parameter warnings */
 #define CONFIG_FLAG_NO_FILE_OK (1 << 1)	/* a missing main.cf is not an error */
+#define CONFIG_FLAG_NO_EVAL    (1 << 2)	/* read only: no expansion, no type
+					 * checks, var_* untouched (postconf) */
+#define CONFIG_FLAG_DEFAULTS_ONLY (1 << 3)	/* ignore main.cf and -o: lookups
+					 * see registry defaults (postconf -d) */
 
 /* config_load - read main.cf, apply overrides, expand and validate every
  * registry parameter into var_*. 0, or -1 with *error_r (static buffer,

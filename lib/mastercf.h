@@ -35,6 +35,9 @@ typedef struct master_entry {
     ARGV   *args;		/* program arguments, without -o pairs */
     ARGV   *overrides;		/* "name=value" from -o */
     int     line;		/* line number of the entry */
+    ARGV   *words;		/* as written, for postconf -M: the 7 fields,
+				 * the command, then the arguments with each
+				 * -o pair as "-o", "name=value" */
 } MASTER_ENTRY;
 
 typedef struct master_table {
@@ -45,6 +48,10 @@ typedef struct master_table {
 
 /* mastercf_read - parse a master.cf; NULL with *error_r on a syntax error */
 MASTER_TABLE *mastercf_read(const char *path, const char **error_r);
+#define MASTERCF_FLAG_NONE  0
+#define MASTERCF_FLAG_QUIET (1 << 0)	/* no warnings (chroot y ignored) */
+/* mastercf_read_flags - mastercf_read with MASTERCF_FLAG_* */
+MASTER_TABLE *mastercf_read_flags(const char *path, int flags, const char **error_r);
 /* mastercf_free - release; NULLs the pointer */
 void mastercf_free(MASTER_TABLE **mtp);
 /* mastercf_find - the entry for service/type, or NULL */
