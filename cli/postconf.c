@@ -280,18 +280,19 @@ static void postconf_edit(enum pc_mode mode, HTABLE *edits, ARGV *order)
                 vstring_fmt_append(out, "%s = %s\n", name, val);
                 break;
             case PC_COMMENT:
-                for (j = i; j <= last; j++)
-                    if (j == i || lines[j].kind == PC_L_CONT) {
+                /* Each line in place, comments inside stay where they are. */
+                for (j = i; j <= last; j++) {
+                    if (lines[j].kind != PC_L_OTHER)
                         vstring_addch(out, '#');
-                        postconf_emit(out, &lines[j]);
-                        postconf_newline(out);
-                    }
+                    postconf_emit(out, &lines[j]);
+                    postconf_newline(out);
+                }
                 break;
             default:
                 break;
             }
-            /* Comments inside the logical line stay. */
-            for (j = i + 1; j <= last; j++)
+            /* Comments inside a replaced or removed logical line stay. */
+            for (j = i + 1; mode != PC_COMMENT && j <= last; j++)
                 if (lines[j].kind == PC_L_OTHER) {
                     postconf_emit(out, &lines[j]);
                     postconf_newline(out);
@@ -395,11 +396,13 @@ static void postconf_master(char **reqs, int count)
 {
     const char *why;
     MASTER_TABLE *mt = mastercf_read_flags(config_master_cf(), MASTERCF_FLAG_QUIET, &why);
-    VSTRING *line = vstring_alloc(200);
-    bool   *matched = mycalloc((size_t) count + 1, sizeof(bool));
+    VSTRING *line;
+    bool   *matched;
 
     if (mt == NULL)
         msg_fatal("%s", why);
+    line = vstring_alloc(200);
+    matched = mycalloc((size_t) count + 1, sizeof(bool));
     for (size_t i = 0; i < mt->count; i++) {
         const MASTER_ENTRY *ent = mt->entries[i];
         bool    show = count == 0;

@@ -232,8 +232,6 @@ static void config_free_state(void)
     config_nents = config_ents_size = 0;
     if (config_index)
         htable_free(&config_index, NULL);
-    if (config_strings)
-        argv_free(&config_strings);
     config_clear_cache();
 }
 
@@ -757,17 +755,23 @@ static const char *config_source(VSTRING *buf, const char *name)
     return vstring_set(buf, "default")->data;
 }
 
-/* config_store_string - keep a copy alive until the next config_load */
-static char *config_store_string(const char *value)
+/* A checked value waiting to be stored into its var_*. */
+typedef union config_value {
+    char   *str;
+    long    num;
+    bool    flag;
+} CONFIG_VALUE;
+
+/* config_store_string - a copy that lives as long as the var_* using it */
+static char *config_store_string(ARGV *strings, const char *value)
 {
-    if (config_strings == NULL)
-        config_strings = argv_alloc(param_count);
-    argv_add(config_strings, value, (char *) 0);
-    return config_strings->argv[config_strings->argc - 1];
+    argv_add(strings, value, (char *) 0);
+    return strings->argv[strings->argc - 1];
 }
 
-/* config_set_var - expand, check and store one registry parameter */
-static int config_set_var(const PARAM_DEF *p, const char **error_r)
+/* config_set_var - expand and check one registry parameter into *slot */
+static int config_set_var(const PARAM_DEF *p, CONFIG_VALUE *slot, ARGV *strings,
+                          const char **error_r)
 {
     CONFIG_EXPAND_CTX ctx;
     VSTRING *src = vstring_alloc(100);
@@ -790,7 +794,7 @@ static int config_set_var(const PARAM_DEF *p, const char **error_r)
     case PT_LIST:
         if ((bad = config_check_enum(p->name, val, why)) != NULL)
             goto out;
-        *(char **) p->var = config_store_string(val);
+        slot->str = config_store_string(strings, val);
         break;
     case PT_BOOL:
         if (config_parse_bool(val, &flag) < 0) {
@@ -798,7 +802,7 @@ static int config_set_var(const PARAM_DEF *p, const char **error_r)
                               config_quote(q, val, strlen(val)))->data;
             goto out;
         }
-        *(bool *) p->var = flag;
+        slot->flag = flag;
         break;
     case PT_INT:
     case PT_SIZE:
@@ -816,7 +820,7 @@ static int config_set_var(const PARAM_DEF *p, const char **error_r)
                               p->type == PT_TIME ? " seconds" : "")->data;
             goto out;
         }
-        *(long *) p->var = num;
+        slot->num = num;
         break;
     }
 out:
@@ -1130,9 +1134,18 @@ int     config_load(int flags, const char **error_r)
     }
     if (flags & CONFIG_FLAG_NO_EVAL)
         return 0;
-    for (size_t i = 0; i < param_count; i++)
-        if (config_set_var(&param_table[i], error_r) < 0)
+    /* All or nothing: var_* change only when every value is good, so a
+     * failed reload leaves the running configuration intact. */
+    CONFIG_VALUE *values = mycalloc(param_count, sizeof(*values));
+    ARGV   *strings = argv_alloc((int) param_count);
+
+    for (size_t i = 0; i < param_count; i++) {
+        if (config_set_var(&param_table[i], &values[i], strings, error_r) < 0) {
+            myfree(values);
+            argv_free(&strings);
             return -1;
+        }
+    }
     /* User-defined names must expand too (a loop among them is an error). */
     for (size_t i = 0; i < config_nents; i++) {
         CONFIG_EXPAND_CTX ctx;
@@ -1140,16 +1153,37 @@ int     config_load(int flags, const char **error_r)
         config_ctx_init(&ctx);
         if (config_expand_name(config_ents[i].name, &ctx) == NULL) {
             VSTRING *src = vstring_alloc(100);
-
             const char *where = ctx.err_name ? ctx.err_name : config_ents[i].name;
 
             *error_r = config_set_error("%s: parameter %s: %s",
                                         config_source(src, where), where, STR(ctx.why));
             vstring_free(&src);
             config_ctx_free(&ctx);
+            myfree(values);
+            argv_free(&strings);
             return -1;
         }
         config_ctx_free(&ctx);
     }
+    for (size_t i = 0; i < param_count; i++) {
+        const PARAM_DEF *p = &param_table[i];
+
+        switch (p->type) {
+        case PT_STR:
+        case PT_LIST:
+            *(char **) p->var = values[i].str;
+            break;
+        case PT_BOOL:
+            *(bool *) p->var = values[i].flag;
+            break;
+        default:
+            *(long *) p->var = values[i].num;
+            break;
+        }
+    }
+    myfree(values);
+    if (config_strings)
+        argv_free(&config_strings);
+    config_strings = strings;
     return 0;
 }

@@ -72,7 +72,8 @@ void config_set_process(const char *name);
 
 /* config_load - read main.cf, apply overrides, expand and validate every
  * registry parameter into var_*. 0, or -1 with *error_r (static buffer,
- * valid until the next call). Safe to call again (reload). */
+ * valid until the next call). Safe to call again (reload); on failure
+ * the var_* keep their previous values. */
 int config_load(int flags, const char **error_r);
 
 /* config_lookup - expanded value of any parameter (registry or user-defined

@@ -109,6 +109,9 @@ PH_PRINTF(1, 2) PH_NORETURN static void spawn_fail(const char *fmt, ...)
 {
     va_list ap;
 
+    /* The descriptor shuffle may have reused the log file's descriptor. */
+    if (*var_maillog_file)
+        (void) msg_logfile_open(var_maillog_file);
     va_start(ap, fmt);
     msg_vprintf(MSG_LEVEL_FATAL, fmt, ap);
     va_end(ap);

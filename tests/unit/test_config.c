@@ -443,6 +443,12 @@ TEST(test_reload)
     CHECK_INT(n, 1);
     /* A failed load, then a good one. */
     CHECK_INT(load("relayhost = $\n", &err), -1);
+    CHECK_STR(var_relayhost, "second");	/* a failed reload changes no var_* */
+    CHECK_INT(load("relayhost = fourth\nmessage_size_limit = x\n", &err), -1);
+    CHECK_STR(var_relayhost, "second");
+    CHECK_INT(load("relayhost = fifth\nu1 = $u2\nu2 = $u1\n", &err), -1);
+    CHECK_SUBSTR(err, "parameter u1: expansion loop");
+    CHECK_STR(var_relayhost, "second");
     CHECK_INT(load("relayhost = third\n", &err), 0);
     CHECK_STR(var_relayhost, "third");
 }
