@@ -7,118 +7,63 @@ bounce* -> 5.1.1, crash* -> the agent exits mid-request, slow* -> 2 s delay,
 anything else -> written to OUT/ID.INDEX.eml and a line in
 OUT/deliveries.log; OUT/defer_all defers everything.
 
-When the tests run as root, the instance runs as `nobody` (an unprivileged
-instance, DESIGN.md section 2).
+Instances come from the shared instance_factory fixture (tests/conftest.py):
+unprivileged, as the user `phtest` when the tests run as root.
 """
 import email
 import email.policy
 import os
-import pwd
 import re
 import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("POSTHORN_BUILD", os.path.join(ROOT, "build"))
-BIN = os.path.join(BUILD, "bin")
 
 
-def _as_user():
-    if os.geteuid() != 0:
-        return [], None
-    pw = pwd.getpwnam("nobody")
-    return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups"], pw
+class QInst:
+    """The shared instance (tests/integration/instance.py) set up for qmgr tests:
+    qmgr, pickup and the test agent as `local`, short retry times."""
 
-
-class Instance:
-    def __init__(self, **params):
-        self.prefix, self.pw = _as_user()
-        self.dir = tempfile.mkdtemp(prefix="ph-qmgr-")
-        os.chmod(self.dir, 0o755)
-        self.conf = os.path.join(self.dir, "conf")
-        self.queue = os.path.join(self.dir, "queue")
-        self.out = os.path.join(self.dir, "out")
-        self.log = os.path.join(self.dir, "maillog")
-        os.mkdir(self.conf)
+    def __init__(self, inst):
+        self.i = inst
+        self.dir = inst.dir
+        self.conf = inst.dir
+        self.queue = inst.queue
+        self.out = os.path.join(inst.dir, "out")
         os.mkdir(self.out)
-        main = {
-            "queue_directory": self.queue,
-            "data_directory": os.path.join(self.dir, "data"),
-            "daemon_directory": os.path.join(BUILD, "libexec"),
-            "command_directory": BIN,
-            "mail_owner": self.pw.pw_name if self.pw else pwd.getpwuid(os.getuid()).pw_name,
-            "setgid_group": "nogroup" if self.pw else "",
-            "maillog_file": self.log,
-            "myhostname": "test.example",
-            "mydestination": "localhost, test.example",
-            "local_transport": "local",
-            "minimal_backoff_time": "1s",
-            "maximal_backoff_time": "2s",
-            "queue_run_delay": "1s",
-            "testagent_dir": self.out,
-        }
-        if not self.pw:
-            import grp
-            main["setgid_group"] = grp.getgrgid(os.getgid()).gr_name
-        main.update(params)
-        with open(os.path.join(self.conf, "main.cf"), "w") as f:
-            for k, v in main.items():
-                f.write(f"{k} = {v}\n")
-        with open(os.path.join(self.conf, "master.cf"), "w") as f:
-            f.write("qmgr unix n - n 300 1 qmgr\n"
-                    "pickup unix n - n 60 1 pickup\n"
-                    f"local unix - - n - 10 {BUILD}/tests/testagent\n")
+        inst.write_master_cf("qmgr unix n - n 300 1 qmgr\n"
+                             "pickup unix n - n 60 1 pickup\n"
+                             f"local unix - - n - 10 {inst.test_program('testagent')}\n")
         self.chown()
 
     def chown(self):
-        if not self.pw:
+        if not (self.i.is_root and not self.i.root_mode):
             return
         for d, dirs, files in os.walk(self.dir):
             for n in [d] + [os.path.join(d, x) for x in files]:
-                os.chown(n, self.pw.pw_uid, self.pw.pw_gid)
+                os.chown(n, self.i.uid, self.i.gid)
 
-    def env(self):
-        env = dict(os.environ)
-        if os.environ.get("POSTHORN_SANITIZE"):
-            # Sanitizer reports of every process (daemons too) land in files.
-            opts = os.environ.get("ASAN_OPTIONS", "")
-            env["ASAN_OPTIONS"] = f"{opts}:log_path={self.dir}/sanitizer".lstrip(":")
-            opts = os.environ.get("UBSAN_OPTIONS", "")
-            env["UBSAN_OPTIONS"] = f"{opts}:log_path={self.dir}/sanitizer".lstrip(":")
-        return env
-
-    def sanitizer_reports(self):
-        reports = []
-        for name in os.listdir(self.dir):
-            if name.startswith("sanitizer"):
-                with open(os.path.join(self.dir, name), errors="replace") as f:
-                    reports.append(f.read())
-        return reports
-
-    def run(self, args, **kw):
-        return subprocess.run(self.prefix + args, capture_output=True, text=True, timeout=60,
-                              env=self.env(), **kw)
+    def run(self, args, input=None):
+        return self.i.run(args, input=input)
 
     def posthorn(self, cmd):
-        p = self.run([os.path.join(BIN, "posthorn"), "-c", self.conf, cmd])
+        p = self.i.posthorn(cmd)
         assert p.returncode == 0, f"posthorn {cmd}: {p.stdout}{p.stderr}"
 
     def start(self):
-        self.posthorn("start")
+        self.i.start()
 
     def stop(self):
-        self.posthorn("stop")
+        self.i.stop()
 
     def sendmail(self, rcpts, body="Subject: test\n\nhello\n", sender="sender@test.example",
                  opts=()):
-        p = self.run([os.path.join(BIN, "sendmail"), "-C", self.conf, "-f", sender, *opts,
-                      *rcpts], input=body)
+        p = self.run([os.path.join(self.i.bindir, "sendmail"), "-C", self.conf, "-f", sender,
+                      *opts, *rcpts], input=body)
         assert p.returncode == 0, f"sendmail: {p.stdout}{p.stderr}"
 
     def trigger(self, req=b"A"):
@@ -128,11 +73,7 @@ class Instance:
         s.close()
 
     def maillog(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return self.i.log()
 
     def deliveries(self):
         try:
@@ -170,27 +111,30 @@ class Instance:
         elif os.path.exists(path):
             os.unlink(path)
 
-    def cleanup(self):
-        self.run([os.path.join(BIN, "posthorn"), "-c", self.conf, "stop"])
-        reports = self.sanitizer_reports()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        assert not reports, "sanitizer reports:\n" + "\n".join(reports)
+
+MAIN_CF = {
+    "myhostname": "test.example",
+    "mydomain": "test.example",
+    "mydestination": "localhost, test.example",
+    "local_transport": "local",
+    "minimal_backoff_time": "1s",
+    "maximal_backoff_time": "2s",
+    "queue_run_delay": "1s",
+}
 
 
 @pytest.fixture
-def make_instance():
-    made = []
-
+def make_instance(instance_factory):
     def make(start=True, **params):
-        inst = Instance(**params)
-        made.append(inst)
+        inst = instance_factory(main_cf=dict(MAIN_CF, **params))
+        q = QInst(inst)
+        inst.write_main_cf({"testagent_dir": q.out})
+        q.chown()
         if start:
-            inst.start()
-        return inst
+            q.start()
+        return q
 
-    yield make
-    for inst in made:
-        inst.cleanup()
+    return make
 
 
 def test_delivery_two_recipients(make_instance):
