@@ -12,6 +12,7 @@ unprivileged, as the user `phtest` when the tests run as root.
 """
 import email
 import email.policy
+import glob
 import os
 import re
 import shutil
@@ -431,3 +432,51 @@ def test_young_incomplete_incoming_file_is_left_alone(make_instance):
     time.sleep(1)
     assert os.path.exists(partial)
     assert inst.queue_files("corrupt") == []
+
+
+def test_real_local_agent_end_to_end(instance_factory):
+    """sendmail -> pickup -> qmgr -> the real local agent (virtual mailboxes),
+    and the bounce for an unknown user comes back to the sender's mailbox."""
+    inst = instance_factory(main_cf=dict(MAIN_CF))
+    base = os.path.join(inst.dir, "vmail")
+    os.mkdir(base)
+    vmap = os.path.join(inst.dir, "vmailbox")
+    with open(vmap, "w") as f:
+        f.write("info@example.com example.com/info/\n"
+                "sales@example.com example.com/sales\n")
+    if inst.is_root:
+        os.chown(base, inst.uid, inst.gid)
+        os.chown(vmap, inst.uid, inst.gid)
+    inst.command("postmap", vmap, check=True)
+    inst.write_main_cf({"virtual_mailbox_domains": "example.com",
+                        "virtual_mailbox_maps": "hash:" + vmap,
+                        "virtual_mailbox_base": base,
+                        "virtual_uid_maps": f"static:{inst.uid}",
+                        "virtual_gid_maps": f"static:{inst.gid}",
+                        "virtual_minimum_uid": "0", "alias_maps": ""})
+    inst.write_master_cf("qmgr unix n - n 300 1 qmgr\n"
+                         "pickup unix n - n 60 1 pickup\n"
+                         "local unix - n n - - local\n"
+                         "virtual unix - n n - - local\n")
+    inst.start()
+    p = inst.run([os.path.join(inst.bindir, "sendmail"), "-C", inst.dir, "-f",
+                  "sales@example.com", "info@example.com", "nobody@example.com"],
+                 input="Subject: real local\n\nhello real agent\n")
+    assert p.returncode == 0, p.stderr
+    inst.wait_for(lambda: glob.glob(os.path.join(base, "example.com", "info", "new", "*")),
+                  what="Maildir delivery")
+    files = glob.glob(os.path.join(base, "example.com", "info", "new", "*"))
+    with open(files[0]) as f:
+        text = f.read()
+    assert "Delivered-To: info@example.com" in text and "hello real agent" in text
+    mbox = os.path.join(base, "example.com", "sales")
+    inst.wait_for(lambda: os.path.exists(mbox) and "Status: 5.1.1" in open(mbox).read(),
+                  what="bounce in the sender's mailbox")
+    with open(mbox) as f:
+        bounce = f.read()
+    assert "Final-Recipient: rfc822; nobody@example.com" in bounce
+    assert "Subject: real local" in bounce
+    assert re.search(r"qmgr\[\d+\]: \w+: sender non-delivery notification: \w+", inst.log())
+    inst.wait_for(lambda: not [f for q in ("active", "incoming", "deferred")
+                               for f in glob.glob(os.path.join(inst.queue, q, "*", "*"))],
+                  what="queue empty")
