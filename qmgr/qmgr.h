@@ -29,6 +29,7 @@
 typedef struct qmgr_message QMGR_MESSAGE;
 typedef struct qmgr_transport QMGR_TRANSPORT;
 typedef struct qmgr_job QMGR_JOB;
+typedef struct qmgr_dest QMGR_DEST;
 
 /* Per-recipient state for this run. */
 #define QMGR_RCPT_TODO     0	/* not yet tried in this run */
@@ -57,13 +58,25 @@ struct qmgr_message {
 };
 
 struct qmgr_job {
-    QMGR_JOB *next;		/* transport FIFO */
+    QMGR_JOB *next;		/* destination FIFO */
     QMGR_MESSAGE *msg;
     QMGR_TRANSPORT *transport;
+    QMGR_DEST *dest;		/* concurrency unit */
     char   *nexthop;
-    char   *dest;			/* concurrency key */
     int    *rcpt_index;		/* indexes into msg->rcpts */
     int     rcpt_count;
+};
+
+/* A destination: nexthop, or the recipient when the recipient limit is 1.
+ * It sits on its transport's ready ring while it has waiting jobs and is
+ * under its concurrency limit; it is freed when idle and empty. */
+struct qmgr_dest {
+    char   *name;
+    QMGR_TRANSPORT *transport;
+    int     active;			/* deliveries running */
+    QMGR_JOB *head, *tail;	/* waiting jobs */
+    QMGR_DEST *ready_next;	/* ready ring (round robin) */
+    bool    ready;
 };
 
 struct qmgr_transport {
@@ -72,8 +85,8 @@ struct qmgr_transport {
     int     dest_limit;		/* per destination */
     int     rcpt_limit;		/* per request */
     int     active;			/* deliveries running */
-    HTABLE *dest_active;	/* dest -> (intptr_t) running count */
-    QMGR_JOB *head, *tail;	/* waiting */
+    HTABLE *dests;		/* name -> QMGR_DEST */
+    QMGR_DEST *ready_head, *ready_tail;
     char   *unavailable;		/* reason when it cannot be used, or NULL */
 };
 

@@ -4,10 +4,12 @@
  * freshly activated message, answers what needs no agent at once (bad
  * syntax, resolver failure, the error/discard/retry transports, unknown
  * transports) and queues one job per transport:nexthop and recipient-limit
- * chunk. qmgr_sched_run() starts jobs while the transport is under its
- * process limit (master.cf maxproc) and the job's destination under its
- * concurrency limit; jobs of one transport start in FIFO order, skipping
- * destinations that are busy.
+ * chunk. Jobs wait in per-destination FIFOs; destinations that have jobs
+ * and are under their concurrency limit sit on the transport's ready ring.
+ * qmgr_sched_run() starts jobs while the transport is under its process
+ * limit (master.cf maxproc), one per destination in turn (round robin), so
+ * one busy destination neither blocks nor starves the others, and every
+ * scheduling step is O(1) however long the queues are.
  *
  * Results: qmgr_message_result() records a recipient's outcome (and the
  * defer/ or bounce/ log entry); when a job ends, the recipients it
@@ -84,7 +86,7 @@ QMGR_TRANSPORT *qmgr_transport_find(const char *name)
     }
     tp = mycalloc(1, sizeof(*tp));
     tp->name = mystrdup(name);
-    tp->dest_active = htable_create(10);
+    tp->dests = htable_create(10);
     ent = qmgr_master_table ? mastercf_find(qmgr_master_table, name, "unix") : NULL;
     if (ent == NULL) {
 	tp->unavailable = mystrdup("mail transport unavailable");
@@ -296,17 +298,58 @@ void qmgr_message_job_done(QMGR_MESSAGE *msg)
     qmgr_message_finish(msg);
 }
 
-/* qmgr_sched_enqueue - append a job to its transport's FIFO */
+/* qmgr_sched_dest - the destination by name, created on first use */
+static QMGR_DEST *qmgr_sched_dest(QMGR_TRANSPORT *tp, const char *name)
+{
+    QMGR_DEST *dp;
+
+    if ((dp = htable_find(tp->dests, name)) == NULL) {
+	dp = mycalloc(1, sizeof(*dp));
+	dp->name = mystrdup(name);
+	dp->transport = tp;
+	htable_enter(tp->dests, name, dp);
+    }
+    return dp;
+}
+
+/* qmgr_sched_ready - put a destination on the ready ring when it can run */
+static void qmgr_sched_ready(QMGR_DEST *dp)
+{
+    QMGR_TRANSPORT *tp = dp->transport;
+
+    if (dp->ready || dp->head == NULL || dp->active >= tp->dest_limit)
+	return;
+    dp->ready = true;
+    dp->ready_next = NULL;
+    if (tp->ready_tail)
+	tp->ready_tail->ready_next = dp;
+    else
+	tp->ready_head = dp;
+    tp->ready_tail = dp;
+}
+
+/* qmgr_sched_idle - free a destination with nothing running or waiting */
+static void qmgr_sched_idle(QMGR_DEST *dp)
+{
+    if (dp->active > 0 || dp->head || dp->ready)
+	return;
+    htable_delete(dp->transport->dests, dp->name, NULL);
+    myfree(dp->name);
+    myfree(dp);
+}
+
+/* qmgr_sched_enqueue - append a job to its destination's FIFO */
 static void qmgr_sched_enqueue(QMGR_JOB *job)
 {
-    QMGR_TRANSPORT *tp = job->transport;
+    QMGR_DEST *dp = job->dest;
 
     job->next = NULL;
-    if (tp->tail)
-	tp->tail->next = job;
+    if (dp->tail)
+	dp->tail->next = job;
     else
-	tp->head = job;
-    tp->tail = job;
+	dp->head = job;
+    dp->tail = job;
+    qmgr_sched_ready(dp);
 }
 
 /* qmgr_sched_message - resolve and queue the recipients of msg */
@@ -367,7 +410,7 @@ void qmgr_sched_message(QMGR_MESSAGE *msg)
 	    job->msg = msg;
 	    job->transport = tp;
 	    job->nexthop = mystrdup(STR(reply->nexthop));
-	    job->dest = mystrdup(strchr(STR(key), ':') + 1);
+	    job->dest = qmgr_sched_dest(tp, strchr(STR(key), ':') + 1);
 	    job->rcpt_index = mymalloc(sizeof(int) * (size_t) tp->rcpt_limit);
 	    job->next = jobs;			/* temporary list, reversed below */
 	    jobs = job;
@@ -401,26 +444,9 @@ void qmgr_sched_message(QMGR_MESSAGE *msg)
     qmgr_sched_run();
 }
 
-/* qmgr_sched_dest_count - running deliveries to a destination */
-static int qmgr_sched_dest_count(QMGR_TRANSPORT *tp, const char *dest)
-{
-    return (int) (intptr_t) htable_find(tp->dest_active, dest);
-}
-
-/* qmgr_sched_dest_add - change the running count of a destination */
-static void qmgr_sched_dest_add(QMGR_TRANSPORT *tp, const char *dest, int delta)
-{
-    int n = qmgr_sched_dest_count(tp, dest) + delta;
-
-    if (n <= 0)
-	htable_delete(tp->dest_active, dest, NULL);
-    else if (htable_locate(tp->dest_active, dest))
-	htable_locate(tp->dest_active, dest)->value = (void *) (intptr_t) n;
-    else
-	htable_enter(tp->dest_active, dest, (void *) (intptr_t) n);
-}
-
-/* qmgr_sched_run - start what the limits allow */
+/* qmgr_sched_run - start what the limits allow: per transport, take one
+ * job from the destination at the head of the ready ring, then move that
+ * destination to the tail (round robin between destinations) */
 void qmgr_sched_run(void)
 {
     HTABLE_ENTRY **list;
@@ -430,23 +456,22 @@ void qmgr_sched_run(void)
     list = htable_list(qmgr_transports);
     for (HTABLE_ENTRY **ep = list; *ep; ep++) {
 	QMGR_TRANSPORT *tp = (*ep)->value;
-	QMGR_JOB *prev = NULL, *job, *next;
 
-	for (job = tp->head; job && tp->active < tp->proc_limit; job = next) {
-	    next = job->next;
-	    if (qmgr_sched_dest_count(tp, job->dest) >= tp->dest_limit) {
-		prev = job;
-		continue;
-	    }
-	    if (prev)
-		prev->next = next;
-	    else
-		tp->head = next;
-	    if (tp->tail == job)
-		tp->tail = prev;
+	while (tp->active < tp->proc_limit && tp->ready_head) {
+	    QMGR_DEST *dp = tp->ready_head;
+	    QMGR_JOB *job = dp->head;
+
+	    tp->ready_head = dp->ready_next;
+	    if (tp->ready_head == NULL)
+		tp->ready_tail = NULL;
+	    dp->ready = false;
+	    dp->head = job->next;
+	    if (dp->head == NULL)
+		dp->tail = NULL;
 	    job->next = NULL;
 	    tp->active++;
-	    qmgr_sched_dest_add(tp, job->dest, 1);
+	    dp->active++;
+	    qmgr_sched_ready(dp);
 	    qmgr_deliver_start(job);
 	}
     }
@@ -457,12 +482,14 @@ void qmgr_sched_run(void)
 void qmgr_sched_job_done(QMGR_JOB *job)
 {
     QMGR_TRANSPORT *tp = job->transport;
+    QMGR_DEST *dp = job->dest;
 
     tp->active--;
-    qmgr_sched_dest_add(tp, job->dest, -1);
+    dp->active--;
+    qmgr_sched_ready(dp);
+    qmgr_sched_idle(dp);
     qmgr_message_job_done(job->msg);
     myfree(job->nexthop);
-    myfree(job->dest);
     myfree(job->rcpt_index);
     myfree(job);
     qmgr_sched_run();

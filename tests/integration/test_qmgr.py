@@ -480,3 +480,38 @@ def test_real_local_agent_end_to_end(instance_factory):
     inst.wait_for(lambda: not [f for q in ("active", "incoming", "deferred")
                                for f in glob.glob(os.path.join(inst.queue, q, "*", "*"))],
                   what="queue empty")
+
+
+def max_overlap(entries):
+    """Most deliveries in progress at once, from START END fields."""
+    events = sorted([(float(e[5]), 1) for e in entries] + [(float(e[6]), -1) for e in entries],
+                    key=lambda x: (x[0], x[1]))
+    cur = best = 0
+    for _, d in events:
+        cur += d
+        best = max(best, cur)
+    return best
+
+
+def test_process_limit_from_master_cf(make_instance):
+    inst = make_instance(start=False)
+    inst.i.write_master_cf("qmgr unix n - n 300 1 qmgr\n"
+                           "pickup unix n - n 60 1 pickup\n"
+                           f"local unix - - n - 2 {inst.i.test_program('testagent')}\n")
+    inst.chown()
+    inst.start()
+    for i in range(4):
+        inst.sendmail([f"slowp{i}@test.example"])
+    inst.wait(lambda: len(inst.deliveries()) == 4, timeout=30, what="four slow deliveries")
+    assert max_overlap(inst.deliveries()) == 2
+
+
+def test_destination_concurrency_limit(make_instance):
+    inst = make_instance(local_destination_concurrency_limit="1")
+    for i in range(3):
+        inst.sendmail(["slowsame@test.example"], body=f"Subject: {i}\n\nx\n")
+    inst.sendmail(["slowother@test.example"])
+    inst.wait(lambda: len(inst.deliveries()) == 4, timeout=30, what="four slow deliveries")
+    same = inst.delivered_to("slowsame@test.example")
+    assert max_overlap(same) == 1                  # one at a time to one recipient
+    assert max_overlap(inst.deliveries()) == 2     # the other destination ran alongside

@@ -6,7 +6,9 @@
  *   slow...    -> waits 2 seconds, then delivers
  *   anything else -> delivered: the content is written to
  *     $testagent_dir/ID.INDEX.eml and one line "ID INDEX <sender> <rcpt>
- *     <orig>" is appended to $testagent_dir/deliveries.log
+ *     <orig> START END" (wall-clock seconds with decimals: when this
+ *     request began and when the recipient was done, for concurrency
+ *     checks) is appended to $testagent_dir/deliveries.log
  * When $testagent_dir/defer_all exists, every recipient is deferred (to
  * simulate an outage and its recovery). Built only under tests/.
  */
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attr.h"
@@ -28,8 +31,10 @@
 #include "vstring.h"
 
 /* testagent_store - deliver one recipient to the test directory */
-static int testagent_store(const char *dir, const DELIVER_REQUEST *req, const DELIVER_RCPT *rcpt)
+static int testagent_store(const char *dir, const DELIVER_REQUEST *req, const DELIVER_RCPT *rcpt,
+			   double start)
 {
+    struct timespec ts;
     VSTRING *path = vstring_alloc(100);
     VSTRING *line = vstring_alloc(100);
     QFILE  *qf;
@@ -51,8 +56,10 @@ static int testagent_store(const char *dir, const DELIVER_REQUEST *req, const DE
     if (rc < 0)
 	goto out;
     vstring_fmt(path, "%s/deliveries.log", dir);
-    vstring_fmt(line, "%s %ld <%s> <%s> <%s>\n", req->queue_id, rcpt->index, req->sender,
-		rcpt->address, rcpt->orig_address);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    vstring_fmt(line, "%s %ld <%s> <%s> <%s> %.3f %.3f\n", req->queue_id, rcpt->index,
+		req->sender, rcpt->address, rcpt->orig_address, start,
+		(double) ts.tv_sec + (double) ts.tv_nsec / 1e9);
     if ((fd = open(STR(path), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0
 	|| write(fd, STR(line), LEN(line)) != (ssize_t) LEN(line))
 	rc = -1;
@@ -72,9 +79,13 @@ static void testagent_service(STREAM *client, const char *service, char **argv)
     const char *error;
     VSTRING *flag = vstring_alloc(100);
     struct stat st;
+    struct timespec ts;
     bool defer_all;
+    double start;
 
     (void) service, (void) argv;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    start = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
     if (dir == NULL || *dir == 0)
 	msg_fatal("testagent_dir is not set");
     vstring_fmt(flag, "%s/defer_all", dir);
@@ -102,7 +113,7 @@ static void testagent_service(STREAM *client, const char *service, char **argv)
 	} else {
 	    if (strncmp(r->address, "slow", 4) == 0)
 		sleep(2);
-	    if (testagent_store(dir, &req, r) < 0)
+	    if (testagent_store(dir, &req, r, start) < 0)
 		status = DEL_STAT_DEFER, dsn = "4.3.0", reason = "test agent: cannot store";
 	}
 	deliver_log(&req, r, "testagent", 0, status, dsn, reason);
