@@ -2,7 +2,7 @@
  *
  * Contract: qmgr_defer_message() sends the delay warning when it is due
  * (delay_warning_time; once per message, remembered as a "warned" entry
- * in defer/ID), renames active/ID to deferred/ID and sets the file's
+ * in defer/ID with recipient index QFILE_MAX_RCPTS - 1), renames active/ID to deferred/ID and sets the file's
  * modification time to the next attempt (now + backoff_wait(), see
  * lib/backoff.h), which is what qmgr_scan_deferred compares with the
  * clock. The message leaves memory. A failed rename leaves the file in
@@ -25,6 +25,9 @@
 #include "qmgr.h"
 
 #define QMGR_DEFER_WARNED "warned"
+/* The marker's recipient index is out of range for (almost) any message,
+ * so readers of defer reasons (mailq) pass over it. */
+#define QMGR_DEFER_WARN_INDEX (QFILE_MAX_RCPTS - 1)
 
 /* qmgr_defer_warned - true when a delay warning was sent for id */
 bool qmgr_defer_warned(const char *id)
@@ -38,7 +41,8 @@ bool qmgr_defer_warned(const char *id)
 	return true;			/* do not spam warnings */
     }
     for (int i = 0; log && i < qfile_log_count(log); i++)
-	if (strcmp(qfile_log_entry(log, i)->action, QMGR_DEFER_WARNED) == 0)
+	if (qfile_log_entry(log, i)->rcpt_index == QMGR_DEFER_WARN_INDEX
+	    && strcmp(qfile_log_entry(log, i)->action, QMGR_DEFER_WARNED) == 0)
 	    warned = true;
     qfile_log_free(&log);
     return warned;
@@ -71,7 +75,7 @@ static void qmgr_defer_warn(QMGR_MESSAGE *msg, long now)
     myfree(idx);
     memset(&ent, 0, sizeof(ent));
     ent.time = now;
-    ent.rcpt_index = 0;
+    ent.rcpt_index = QMGR_DEFER_WARN_INDEX;
     ent.dsn_status = "4.0.0";
     ent.action = QMGR_DEFER_WARNED;
     ent.address = msg->qf->rcpts[0].address;
