@@ -515,3 +515,17 @@ def test_destination_concurrency_limit(make_instance):
     same = inst.delivered_to("slowsame@test.example")
     assert max_overlap(same) == 1                  # one at a time to one recipient
     assert max_overlap(inst.deliveries()) == 2     # the other destination ran alongside
+
+
+def test_bounce_sent_once_while_other_recipient_deferred(make_instance):
+    inst = make_instance()
+    inst.sendmail(["bounce5@test.example", "deferme3@test.example", "lena@test.example"])
+    dsn = inst.wait(lambda: inst.delivered_to("sender@test.example"), what="early bounce")
+    groups = dsn_fields(dsn_parts(inst.message(dsn[0]))[1])
+    assert [g.get("Final-Recipient") for g in groups[1:]] == ["rfc822; bounce5@test.example"]
+    # Retries go on for the deferred recipient; nobody is notified or
+    # delivered twice (D/F statuses were written in place).
+    inst.wait(lambda: inst.maillog().count("to=<deferme3@test.example>") >= 3, what="retries")
+    assert len(inst.delivered_to("sender@test.example")) == 1
+    assert len(inst.delivered_to("lena@test.example")) == 1
+    assert inst.maillog().count("to=<bounce5@test.example>") == 1
