@@ -84,6 +84,7 @@ static void bench_child(int n, size_t size, int fd)
 	msg_fatal("write timings");
 }
 
+/* main - bench_qfile command entry point */
 int     main(int argc, char **argv)
 {
     const char *dir = NULL, *err;

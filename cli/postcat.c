@@ -135,6 +135,7 @@ static int pc_show(QFILE *qf, const char *label, int flags)
     return ret;
 }
 
+/* main - postcat command entry point */
 int     main(int argc, char **argv)
 {
     VSTRING *label = vstring_alloc(100);

@@ -244,6 +244,7 @@ static PH_NORETURN void pq_usage(void)
 		     "| -i queue_id | -s site");
 }
 
+/* main - postqueue command entry point */
 int     main(int argc, char **argv)
 {
     PQ_STATE st = {0};

@@ -284,6 +284,7 @@ static PH_NORETURN void ps_usage(void)
 		     "[-h queue_id] [-H queue_id] [-r queue_id] [queue ...]");
 }
 
+/* main - postsuper command entry point */
 int     main(int argc, char **argv)
 {
     ARGV   *queues = argv_alloc(4);
