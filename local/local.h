@@ -134,9 +134,6 @@ int local_alias(LOCAL_STATE state, const char *local);
 /* local_expand - deliver each target of a list (alias value, .forward or
  * :include: file contents) */
 void local_expand(LOCAL_STATE state, const char *list);
-/* local_expand_split - split a target list at commas/new lines outside
- * quotes, dropping comments (# lines) and surrounding white space/quotes */
-ARGV   *local_expand_split(const char *list);
 
 /* local_forward.c */
 /* local_dot_forward - deliver through the user's .forward: 1 handled, 0 none */
@@ -146,10 +143,6 @@ void local_forward_add(const LOCAL_STATE *state, const char *address);
 /* local_forward_flush - write the queued copies (one queue file per
  * sender) and report them */
 void local_forward_flush(LOCAL_RCPT *lrc, const LOCAL_STATE *state);
-/* local_path_expand - forward_path element expansion ($home, $user,
- * $extension, ...): 0 ok, -1 when an attribute it needs is undefined */
-int local_path_expand(VSTRING *out, const char *pattern, const LOCAL_STATE *state,
-		      const char *local, const char *domain);
 
 /* local_mailbox.c */
 /* local_mailbox - deliver to the user's mailbox (or mailbox_command) */
