@@ -32,6 +32,10 @@ int path_expand(VSTRING *out, const char *pattern, PATH_EXPAND_LOOKUP_FN lookup,
 	    continue;
 	}
 	cp++;
+	if (*cp == '$') {
+	    vstring_addch(out, *cp++);
+	    continue;
+	}
 	if (*cp == '{' || *cp == '(') {
 	    char close = *cp == '{' ? '}' : ')';
 	    const char *name = cp + 1, *end = strchr(name, close), *op, *val;

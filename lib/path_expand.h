@@ -3,7 +3,7 @@
  *
  * Syntax: $name, ${name}, $(name) insert a value; ${name?text} inserts
  * text when name is defined, ${name:text} when it is not (text is
- * literal). A name is [A-Za-z0-9_]+. A '$' not followed by a name or a
+ * literal). "$$" is a literal "$". A name is [A-Za-z0-9_]+. A '$' not followed by a name or a
  * brace is kept as is. Values come from the caller's lookup function,
  * which returns NULL for "undefined".
  *

@@ -138,6 +138,10 @@ void local_expand(LOCAL_STATE state, const char *list);
 /* local_forward.c */
 /* local_dot_forward - deliver through the user's .forward: 1 handled, 0 none */
 int local_dot_forward(LOCAL_STATE state);
+/* local_expand_attrs - expand $home, $user, $local, $domain, $extension,
+ * $recipient, $recipient_delimiter (and main.cf names) of this delivery
+ * in pattern (lib/path_expand.h result codes) */
+int local_expand_attrs(VSTRING *out, const char *pattern, const LOCAL_STATE *state);
 /* local_forward_add - queue a copy for a non-local address */
 void local_forward_add(const LOCAL_STATE *state, const char *address);
 /* local_forward_flush - write the queued copies (one queue file per

@@ -83,6 +83,23 @@ static const char *local_path_value(const char *name, size_t len, void *context)
     return v && *v ? v : NULL;
 }
 
+/* local_expand_attrs - pattern with $home $user ... of the delivery */
+int local_expand_attrs(VSTRING *out, const char *pattern, const LOCAL_STATE *state)
+{
+    VSTRING *local = vstring_alloc(64);
+    const char *at = strrchr(state->address, '@');
+    LOCAL_PATH_CTX ctx;
+    int rc;
+
+    vstring_setn(local, state->address, at ? (size_t) (at - state->address) : strlen(state->address));
+    ctx.state = state;
+    ctx.local = STR(local);
+    ctx.domain = at ? at + 1 : "";
+    rc = path_expand(out, pattern, local_path_value, &ctx);
+    vstring_free(&local);
+    return rc;
+}
+
 /* local_forward_read - read one .forward as the user: 1 read, 0 absent/ignored */
 static int local_forward_read(const LOCAL_STATE *state, const char *path, uid_t owner,
 			      VSTRING *buf)

@@ -261,6 +261,23 @@ def test_extension_and_x_original_to(instance, users):
     instance.wait_log(rf"{qid}: to=<{re.escape(addr)}>, orig_to=<list@example.net>, relay=local")
 
 
+@needs_root
+def test_mailbox_command(instance, users):
+    start(instance, recipient_delimiter="+",
+          mailbox_command='cat > $home/mc.out; echo "$$RECIPIENT $$EXTENSION $$USER" > $home/mc.env')
+    bob = users.add()
+    addr = f"{bob.pw_name}+x@posthorn.test"
+    qid, res = deliver(instance, [addr])
+    cmd = (f"cat > {bob.pw_dir}/mc.out; "
+           'echo "$RECIPIENT $EXTENSION $USER" > ' + f"{bob.pw_dir}/mc.env")
+    assert res == [(SENT, "2.0.0", f"delivered to command: {cmd}")]
+    got = read(os.path.join(bob.pw_dir, "mc.out"))
+    assert got.startswith("From alice@example.org  ")
+    assert got.endswith(f"Return-Path: <alice@example.org>\nDelivered-To: {addr}\n" + MSG)
+    assert read(os.path.join(bob.pw_dir, "mc.env")) == f"{addr} x {bob.pw_name}\n"
+    log_line(instance, qid, addr, "sent")
+
+
 def test_unknown_user_bounces(instance):
     start(instance, home_mailbox="Maildir/")
     qid, res = deliver(instance, ["nosuchuser-zz@posthorn.test"])

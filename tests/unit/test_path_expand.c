@@ -37,6 +37,7 @@ TEST(defined_values)
     CHECK_EXP("no dollars", PATH_EXPAND_OK, "no dollars");
     CHECK_EXP("cost $ 5", PATH_EXPAND_OK, "cost $ 5");
     CHECK_EXP("trailing $", PATH_EXPAND_OK, "trailing $");
+    CHECK_EXP("$$HOME/$$$user", PATH_EXPAND_OK, "$HOME/$bob");
 }
 
 TEST(undefined_and_conditionals)
