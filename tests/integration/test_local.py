@@ -576,3 +576,41 @@ def test_root_alias_command_as_default_privs(root_instance):
     _, res = deliver(inst, ["who@posthorn.test"])
     assert res[0][0] == SENT, res
     assert read(f"{out}/who").strip() == str(nobody.pw_uid)
+
+
+# -- end to end with qmgr (runs once the qmgr and pickup daemons are built) ------
+
+def test_end_to_end_alias_to_virtual_with_qmgr(instance):
+    """sendmail -> pickup -> qmgr -> local (alias to a virtual address: a
+    forwarded copy in incoming/) -> qmgr -> virtual -> Maildir."""
+    for prog in ("qmgr", "pickup"):
+        if not os.path.exists(os.path.join(instance.libexec, prog)):
+            pytest.skip(f"{prog} is not built in this tree")
+    inst = instance
+    base = os.path.join(inst.dir, "vmail")
+    os.mkdir(base)
+    if IS_ROOT:
+        os.chown(base, inst.uid, inst.gid)
+    vmap = write_as(inst, os.path.join(inst.dir, "vmailbox"), "info@example.com example.com/info/\n")
+    inst.command("postmap", vmap, check=True)
+    maps = make_aliases(inst, "fw: info@example.com\n")
+    inst.write_main_cf({"mydestination": "posthorn.test", "alias_maps": maps,
+                        "virtual_mailbox_domains": "example.com",
+                        "virtual_mailbox_maps": "hash:" + vmap, "virtual_mailbox_base": base,
+                        "virtual_uid_maps": f"static:{inst.uid}",
+                        "virtual_gid_maps": f"static:{inst.gid}", "virtual_minimum_uid": "0"})
+    inst.write_master_cf("qmgr unix n - n 300 1 qmgr\npickup unix n - n 60 1 pickup\n" + MASTER_CF)
+    inst.start()
+    p = inst.run([os.path.join(inst.bindir, "sendmail"), "-C", inst.dir, "-f", "a@x.example",
+                  "fw@posthorn.test"], input="Subject: e2e\n\nhello\n")
+    assert p.returncode == 0, p.stderr
+    files = inst.wait_for(lambda: glob.glob(os.path.join(base, "example.com", "info", "new", "*")),
+                          timeout=20, what="virtual delivery")
+    text = read(files[0])
+    assert text.startswith("Return-Path: <a@x.example>\nDelivered-To: info@example.com\n"
+                           "Delivered-To: fw@posthorn.test\n")
+    assert text.endswith("\nhello\n")
+    m = inst.wait_log(r"to=<info@example.com>, orig_to=<fw@posthorn.test>, relay=local, .*"
+                      r"status=sent \(forwarded as (\S+)\)")
+    inst.wait_log(rf"{m.group(1)}: to=<info@example.com>, relay=virtual, .*status=sent "
+                  r"\(delivered to maildir\)")
