@@ -163,6 +163,8 @@ void local_file(LOCAL_STATE state, const char *path);
 /* local_virtual.c */
 /* local_virtual - deliver to a virtual mailbox */
 void local_virtual(LOCAL_STATE state);
+/* local_virtual_known - DICT_FOUND/NOTFOUND/ERROR for a virtual address */
+int local_virtual_known(const char *address, const char **error_r);
 /* local_virtual_init - open the virtual maps */
 void local_virtual_init(void);
 

@@ -427,6 +427,15 @@ def test_owner_alias_and_remote_forward(instance):
     log_line(instance, qid, "someone@remote.example", r"sent \(forwarded as " + new)
 
 
+def test_address_probe_local(instance):
+    maps = make_aliases(instance, "postmaster: root\n")
+    start(instance, alias_maps=maps)
+    _, res = deliver(instance, ["postmaster@posthorn.test", "root@posthorn.test",
+                                "nosuchuser-zz@posthorn.test"], flags=1 << 3)
+    assert [r[:2] for r in res] == [(SENT, "2.0.0"), (SENT, "2.0.0"), (BOUNCE, "5.1.1")]
+    assert "delivered to" not in instance.log()
+
+
 def test_loop_detection(instance):
     maps = make_aliases(instance, "a1: a2\na2: a1\nself: self@remote.example\n")
     start(instance, alias_maps=maps)
@@ -494,8 +503,13 @@ def test_virtual_mailboxes(instance):
     assert read(files[0]) == ("Return-Path: <alice@example.org>\n"
                               "Delivered-To: info@example.com\n" + MSG)
     assert "Delivered-To: sales@example.com\n" in read(os.path.join(base, "example.com", "sales"))
-    assert re.search(rf"{qid}: to=<info@example.com>, relay=virtual, .*status=sent "
-                     r"\(delivered to maildir\)", instance.log())
+    assert re.search(rf"posthorn/virtual\[\d+\]: {qid}: to=<info@example.com>, relay=virtual, "
+                     r".*status=sent \(delivered to maildir\)", instance.log())
+    # Address probes look up without delivering.
+    _, res = deliver(instance, ["info@example.com", "nobody@example.com"], service="virtual",
+                     flags=1 << 3)
+    assert [r[:2] for r in res] == [(SENT, "2.0.0"), (BOUNCE, "5.1.1")]
+    assert len(glob.glob(os.path.join(base, "example.com", "info", "new", "*"))) == 1
     assert not os.path.exists(os.path.join(instance.dir, "escape"))
 
 
