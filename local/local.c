@@ -33,8 +33,9 @@
  * forwarding loop"; an address, file or command reached twice within one
  * recipient's expansion is delivered once.
  *
- * Limits: address probes (DEL_REQ_FLAG_VERIFY) are answered without
- * delivery; the header scan for Delivered-To: stops after LOCAL_MAX_HEADER
+ * Limits: address probes (DEL_REQ_FLAG_VERIFY) are answered by looking
+ * the address up (alias, system user, virtual map) without delivering
+ * and without reading .forward files; the header scan for Delivered-To: stops after LOCAL_MAX_HEADER
  * bytes.
  */
 #include "sys_defs.h"
@@ -343,16 +344,38 @@ static void local_scan_headers(LOCAL_REQUEST *lr)
     myfree(buf);
 }
 
-/* local_probe - address verification: find out without delivering */
+/* local_probe - address verification: look the address up, deliver nothing */
 static void local_probe(LOCAL_RCPT *lrc)
 {
+    VSTRING *local = vstring_alloc(64);
+    const char *addr = lrc->rcpt->address, *at = strrchr(addr, '@');
+    const char *value, *err = NULL;
     LOCAL_STATE state;
+    int rc;
 
     memset(&state, 0, sizeof(state));
     state.lrc = lrc;
-    state.address = lrc->rcpt->address;
-    local_result(&state, DEL_STAT_SENT, "2.0.0", "deliverable via %s",
-		 lrc->lr->virtual_service ? "virtual" : "local");
+    state.address = addr;
+    if (lrc->lr->virtual_service || (at && local_is_local_domain(at + 1, &err) == 0
+				      && local_is_virtual_domain(at + 1, &err) == 1)) {
+	rc = local_virtual_known(addr, &err);
+    } else {
+	vstring_setn(local, addr, at ? (size_t) (at - addr) : strlen(addr));
+	vstring_lower(local);
+	rc = local_alias_maps ? maps_find(local_alias_maps, STR(local), DICT_LOOKUP_FOLD, &value, &err)
+	    : DICT_NOTFOUND;
+	if (rc == DICT_NOTFOUND) {
+	    vstring_truncate(local, mail_addr_find_split(STR(local), var_recipient_delimiter));
+	    rc = getpwnam(STR(local)) ? DICT_FOUND : DICT_NOTFOUND;
+	}
+    }
+    if (rc == DICT_FOUND)
+	local_result(&state, DEL_STAT_SENT, "2.0.0", "deliverable address");
+    else if (rc == DICT_NOTFOUND)
+	local_result(&state, DEL_STAT_BOUNCE, "5.1.1", "unknown user: \"%s\"", addr);
+    else
+	local_result(&state, DEL_STAT_DEFER, "4.3.0", "address lookup failed: %s", err ? err : "unknown error");
+    vstring_free(&local);
 }
 
 /* local_service - one qmgr connection: one request */
@@ -426,9 +449,16 @@ static void local_service(STREAM *client, const char *service, char **argv)
 /* local_pre_init - open tables while privileged */
 static void local_pre_init(const char *service, char **argv)
 {
-    (void) service;
     (void) argv;
     local_privileged = geteuid() == 0;
+    if (strcmp(service, "virtual") == 0) {
+	/* Log as Postfix's virtual(8) does: posthorn/virtual[pid]. */
+	VSTRING *name = vstring_alloc(32);
+
+	vstring_fmt(name, "%s/virtual", var_syslog_name);
+	msg_set_name(STR(name));
+	vstring_free(&name);
+    }
     mail_queue_init(var_queue_directory, var_hash_queue_depth, var_hash_queue_names);
     if (*var_alias_maps)
 	local_alias_maps = maps_create("alias_maps", var_alias_maps, DICT_FLAG_FOLD_FIX);

@@ -134,22 +134,19 @@ int local_alias(LOCAL_STATE state, const char *local);
 /* local_expand - deliver each target of a list (alias value, .forward or
  * :include: file contents) */
 void local_expand(LOCAL_STATE state, const char *list);
-/* local_expand_split - split a target list at commas/new lines outside
- * quotes, dropping comments (# lines) and surrounding white space/quotes */
-ARGV   *local_expand_split(const char *list);
 
 /* local_forward.c */
 /* local_dot_forward - deliver through the user's .forward: 1 handled, 0 none */
 int local_dot_forward(LOCAL_STATE state);
+/* local_expand_attrs - expand $home, $user, $local, $domain, $extension,
+ * $recipient, $recipient_delimiter (and main.cf names) of this delivery
+ * in pattern (lib/path_expand.h result codes) */
+int local_expand_attrs(VSTRING *out, const char *pattern, const LOCAL_STATE *state);
 /* local_forward_add - queue a copy for a non-local address */
 void local_forward_add(const LOCAL_STATE *state, const char *address);
 /* local_forward_flush - write the queued copies (one queue file per
  * sender) and report them */
 void local_forward_flush(LOCAL_RCPT *lrc, const LOCAL_STATE *state);
-/* local_path_expand - forward_path element expansion ($home, $user,
- * $extension, ...): 0 ok, -1 when an attribute it needs is undefined */
-int local_path_expand(VSTRING *out, const char *pattern, const LOCAL_STATE *state,
-		      const char *local, const char *domain);
 
 /* local_mailbox.c */
 /* local_mailbox - deliver to the user's mailbox (or mailbox_command) */
@@ -166,6 +163,8 @@ void local_file(LOCAL_STATE state, const char *path);
 /* local_virtual.c */
 /* local_virtual - deliver to a virtual mailbox */
 void local_virtual(LOCAL_STATE state);
+/* local_virtual_known - DICT_FOUND/NOTFOUND/ERROR for a virtual address */
+int local_virtual_known(const char *address, const char **error_r);
 /* local_virtual_init - open the virtual maps */
 void local_virtual_init(void);
 

@@ -35,6 +35,7 @@
 #include "mail_addr_find.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "privs.h"
 #include "vstring.h"
 
 #include "local.h"
@@ -193,8 +194,12 @@ void local_command(LOCAL_STATE state, const char *command)
     if (local_duplicate(&state, STR(key)))
 	goto out;
     if (local_privileged && state.uid == 0) {
-	local_result(&state, DEL_STAT_DEFER, "4.3.5", "refusing to run command as root: \"%s\"", command);
-	goto out;
+	/* Never as root: the .forward or alias of root runs as default_privs. */
+	if (privs_lookup(var_default_privs, &state.uid, &state.gid) < 0 || state.uid == 0) {
+	    local_result(&state, DEL_STAT_DEFER, "4.3.5", "default_privs user \"%s\" is unknown or root",
+			 var_default_privs);
+	    goto out;
+	}
     }
     delivered = state.exp_type == LOCAL_EXP_NONE || local_delivered_wanted("command");
     {

@@ -1,10 +1,8 @@
 /* local_expand - deliver the targets of an alias value, .forward file or
  * :include: file.
  *
- * Contract: local_expand_split() splits a list at commas and new lines
- * that are outside double quotes; lines starting with '#' are comments;
- * white space around a target and a pair of quotes around a whole target
- * are removed. local_expand() then delivers each target:
+ * Contract: the list is split by lib/target_list.c (commas and new lines
+ * outside quotes, '#' comment lines); local_expand() delivers each target:
  *   |command      local_command(), if allow_mail_to_commands names the
  *                 list's origin (alias, forward, include)
  *   /file         local_file(), if allow_mail_to_files names it
@@ -34,62 +32,12 @@
 #include "msg.h"
 #include "mymalloc.h"
 #include "safefile.h"
+#include "target_list.h"
 #include "vstring.h"
 
 #include "local.h"
 
 #define LOCAL_INCLUDE_MAX (1024 * 1024)
-
-/* local_expand_add - trim and add one target */
-static void local_expand_add(ARGV *av, const char *start, const char *end)
-{
-    while (start < end && isspace((unsigned char) *start))
-	start++;
-    while (end > start && isspace((unsigned char) end[-1]))
-	end--;
-    if (end - start >= 2 && *start == '"' && end[-1] == '"'
-	&& memchr(start + 1, '"', (size_t) (end - start - 2)) == NULL) {
-	start++;
-	end--;
-    }
-    if (end > start)
-	argv_addn(av, start, (size_t) (end - start));
-}
-
-/* local_expand_split - split a target list */
-ARGV   *local_expand_split(const char *list)
-{
-    ARGV *av = argv_alloc(4);
-    const char *cp = list, *start = list;
-    bool quoted = false, bol = true;
-
-    for (; *cp; cp++) {
-	if (bol && *cp == '#') {
-	    /* A comment line: skip to its end. */
-	    while (*cp && *cp != '\n')
-		cp++;
-	    start = cp + (*cp ? 1 : 0);
-	    if (*cp == 0)
-		break;
-	    continue;
-	}
-	bol = false;
-	if (*cp == '"')
-	    quoted = !quoted;
-	else if (*cp == '\\' && quoted && cp[1])
-	    cp++;
-	else if (!quoted && (*cp == ',' || *cp == '\n')) {
-	    local_expand_add(av, start, cp);
-	    start = cp + 1;
-	    bol = *cp == '\n';
-	} else if (*cp == '\n') {
-	    bol = true;
-	}
-    }
-    if (cp > start)
-	local_expand_add(av, start, cp);
-    return av;
-}
 
 /* local_allowed - origin of the list named in the parameter */
 static bool local_allowed(const LOCAL_STATE *state, const char *param_value)
@@ -221,7 +169,7 @@ out:
 /* local_expand - deliver every target of list */
 void local_expand(LOCAL_STATE state, const char *list)
 {
-    ARGV *av = local_expand_split(list);
+    ARGV *av = target_list_split(list);
 
     for (int i = 0; i < av->argc; i++) {
 	const char *t = av->argv[i];

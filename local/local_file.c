@@ -26,6 +26,7 @@
 #include "mailbox.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "privs.h"
 #include "vstring.h"
 
 #include "local.h"
@@ -46,8 +47,12 @@ void local_file(LOCAL_STATE state, const char *path)
     if (local_duplicate(&state, STR(key)))
 	goto out;
     if (local_privileged && state.uid == 0) {
-	local_result(&state, DEL_STAT_DEFER, "4.3.5", "refusing to deliver to file as root: %s", path);
-	goto out;
+	/* Never as root: the .forward or alias of root runs as default_privs. */
+	if (privs_lookup(var_default_privs, &state.uid, &state.gid) < 0 || state.uid == 0) {
+	    local_result(&state, DEL_STAT_DEFER, "4.3.5", "default_privs user \"%s\" is unknown or root",
+			 var_default_privs);
+	    goto out;
+	}
     }
     local_prologue(pro, &state, local_delivered_wanted("file"));
     local_src(&src, &state, pro);

@@ -1,14 +1,14 @@
 /* local_forward - ~/.forward files and forwarded copies.
  *
  * Contract: local_dot_forward() tries each forward_path element in turn
- * (expanded by local_path_expand: $home $user $local $domain $extension
+ * (expanded by lib/path_expand.c with $home $user $local $domain $extension
  * $recipient $recipient_delimiter, ${name?text} ${name:text}, other names
  * from main.cf; an element that needs an undefined value such as
  * $extension of an address without one is skipped). The first file that
  * exists is read WITH THE USER'S EFFECTIVE PRIVILEGES, without following
  * a symlink, and used only when it is a regular file owned by the user
  * and not writable by group or others (otherwise: a warning and the next
- * element). Its targets are expanded with the user's privileges.
+* element). Its targets are expanded with the user's privileges.
  *
  * local_forward_add() collects non-local addresses per (sender,
  * Delivered-To) pair; local_forward_flush() writes each group as ONE new
@@ -34,18 +34,27 @@
 #include "mail_queue.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "path_expand.h"
 #include "privs.h"
 #include "server.h"
+#include "target_list.h"
 #include "vstring.h"
 
 #include "local.h"
 
 #define LOCAL_FORWARD_MAX (1024 * 1024)
 
+typedef struct {
+    const LOCAL_STATE *state;
+    const char *local;
+    const char *domain;
+} LOCAL_PATH_CTX;
+
 /* local_path_value - the value of one $name, NULL when undefined */
-static const char *local_path_value(const char *name, size_t len, const LOCAL_STATE *state,
-				    const char *local, const char *domain)
+static const char *local_path_value(const char *name, size_t len, void *context)
 {
+    const LOCAL_PATH_CTX *ctx = context;
+    const LOCAL_STATE *state = ctx->state;
     static VSTRING *tmp;
     const char *v;
 
@@ -55,9 +64,9 @@ static const char *local_path_value(const char *name, size_t len, const LOCAL_ST
     if (IS("user"))
 	return state->user;
     if (IS("local"))
-	return local;
+	return ctx->local;
     if (IS("domain"))
-	return *domain ? domain : NULL;
+	return *ctx->domain ? ctx->domain : NULL;
     if (IS("extension"))
 	return state->extension && *state->extension ? state->extension : NULL;
     if (IS("recipient"))
@@ -74,59 +83,21 @@ static const char *local_path_value(const char *name, size_t len, const LOCAL_ST
     return v && *v ? v : NULL;
 }
 
-/* local_path_expand - expand a forward_path element */
-int local_path_expand(VSTRING *out, const char *pattern, const LOCAL_STATE *state,
-		      const char *local, const char *domain)
+/* local_expand_attrs - pattern with $home $user ... of the delivery */
+int local_expand_attrs(VSTRING *out, const char *pattern, const LOCAL_STATE *state)
 {
-    const char *cp = pattern;
-    int status = 0;
+    VSTRING *local = vstring_alloc(64);
+    const char *at = strrchr(state->address, '@');
+    LOCAL_PATH_CTX ctx;
+    int rc;
 
-    vstring_reset(out);
-    while (*cp) {
-	if (*cp != '$') {
-	    vstring_addch(out, *cp++);
-	    continue;
-	}
-	cp++;
-	if (*cp == '{' || *cp == '(') {
-	    char close = *cp == '{' ? '}' : ')';
-	    const char *name = ++cp, *end = strchr(cp, close), *op;
-	    const char *val;
-
-	    if (end == NULL)
-		return -1;
-	    for (op = name; op < end && (isalnum((unsigned char) *op) || *op == '_'); op++)
-		;
-	    val = local_path_value(name, (size_t) (op - name), state, local, domain);
-	    if (op < end && (*op == '?' || *op == ':')) {
-		/* ${name?text}: text when defined; ${name:text}: when not. */
-		if ((*op == '?') == (val != NULL))
-		    vstring_catn(out, op + 1, (size_t) (end - op - 1));
-	    } else if (op == end) {
-		if (val == NULL)
-		    status = -1;
-		else
-		    vstring_cat(out, val);
-	    } else {
-		return -1;
-	    }
-	    cp = end + 1;
-	} else {
-	    const char *name = cp, *val;
-
-	    while (isalnum((unsigned char) *cp) || *cp == '_')
-		cp++;
-	    if (cp == name) {
-		vstring_addch(out, '$');
-		continue;
-	    }
-	    if ((val = local_path_value(name, (size_t) (cp - name), state, local, domain)) == NULL)
-		status = -1;
-	    else
-		vstring_cat(out, val);
-	}
-    }
-    return status;
+    vstring_setn(local, state->address, at ? (size_t) (at - state->address) : strlen(state->address));
+    ctx.state = state;
+    ctx.local = STR(local);
+    ctx.domain = at ? at + 1 : "";
+    rc = path_expand(out, pattern, local_path_value, &ctx);
+    vstring_free(&local);
+    return rc;
 }
 
 /* local_forward_read - read one .forward as the user: 1 read, 0 absent/ignored */
@@ -192,12 +163,14 @@ int local_dot_forward(LOCAL_STATE state)
     for (int i = 0; i < paths->argc && !handled; i++) {
 	ARGV *targets;
 
-	if (local_path_expand(path, paths->argv[i], &state, STR(local), at ? at + 1 : "") < 0
+	LOCAL_PATH_CTX ctx = {&state, STR(local), at ? at + 1 : ""};
+
+	if (path_expand(path, paths->argv[i], local_path_value, &ctx) != PATH_EXPAND_OK
 	    || *STR(path) != '/')
 	    continue;
 	if (!local_forward_read(&state, STR(path), owner, buf))
 	    continue;
-	targets = local_expand_split(STR(buf));
+	targets = target_list_split(STR(buf));
 	if (targets->argc > 0) {
 	    LOCAL_STATE fs = state;
 	    VSTRING *key = vstring_alloc(100);

@@ -3,7 +3,8 @@
  * Contract: local_mailbox() delivers once per user and recipient
  * expansion:
  *   mailbox_command set     the command, as the user, in the home
- *                           directory (local_command)
+ *                           directory (local_command), after $user,
+ *                           $home, $extension ... expansion ($$ = $)
  *   home_mailbox "Maildir/" Maildir under the home (trailing slash)
  *   home_mailbox "Mailbox"  mbox file under the home
  *   home_mailbox empty      mbox mail_spool_directory/USER
@@ -30,6 +31,7 @@
 #include "config.h"
 #include "mailbox.h"
 #include "msg.h"
+#include "path_expand.h"
 #include "mymalloc.h"
 #include "vstring.h"
 
@@ -90,8 +92,15 @@ void local_mailbox(LOCAL_STATE state, const struct passwd *pw)
     if (local_duplicate(&state, STR(key)))
 	goto out;
     if (*var_mailbox_command) {
+	const char *raw = config_lookup_raw("mailbox_command");
+
+	/* $user, $home, $extension ... are the recipient's ($$ for the shell). */
 	state.exp_type = LOCAL_EXP_NONE;
-	local_command(state, var_mailbox_command);
+	if (local_expand_attrs(path, raw ? raw : var_mailbox_command, &state) == PATH_EXPAND_SYNTAX)
+	    local_result(&state, DEL_STAT_DEFER, "4.3.5", "mailbox_command: bad $name syntax: %s",
+			 raw ? raw : var_mailbox_command);
+	else
+	    local_command(state, STR(path));
 	goto out;
     }
     local_prologue(pro, &state, true);

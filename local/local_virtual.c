@@ -51,6 +51,16 @@ void local_virtual_init(void)
 	local_vgid_maps = maps_create("virtual_gid_maps", var_virtual_gid_maps, DICT_FLAG_FOLD_FIX);
 }
 
+/* local_virtual_known - is address in virtual_mailbox_maps */
+int local_virtual_known(const char *address, const char **error_r)
+{
+    const char *value;
+
+    if (local_vmailbox_maps == NULL)
+	return DICT_NOTFOUND;
+    return mail_addr_find(local_vmailbox_maps, address, VIRTUAL_FIND, &value, NULL, error_r);
+}
+
 /* local_virtual_id - a numeric id from a map: 0 ok, -1 deferred */
 static int local_virtual_id(const LOCAL_STATE *state, MAPS *maps, const char *what, long *id_r)
 {

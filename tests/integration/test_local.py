@@ -261,6 +261,23 @@ def test_extension_and_x_original_to(instance, users):
     instance.wait_log(rf"{qid}: to=<{re.escape(addr)}>, orig_to=<list@example.net>, relay=local")
 
 
+@needs_root
+def test_mailbox_command(instance, users):
+    start(instance, recipient_delimiter="+",
+          mailbox_command='cat > $home/mc.out; echo "$$RECIPIENT $$EXTENSION $$USER" > $home/mc.env')
+    bob = users.add()
+    addr = f"{bob.pw_name}+x@posthorn.test"
+    qid, res = deliver(instance, [addr])
+    cmd = (f"cat > {bob.pw_dir}/mc.out; "
+           'echo "$RECIPIENT $EXTENSION $USER" > ' + f"{bob.pw_dir}/mc.env")
+    assert res == [(SENT, "2.0.0", f"delivered to command: {cmd}")]
+    got = read(os.path.join(bob.pw_dir, "mc.out"))
+    assert got.startswith("From alice@example.org  ")
+    assert got.endswith(f"Return-Path: <alice@example.org>\nDelivered-To: {addr}\n" + MSG)
+    assert read(os.path.join(bob.pw_dir, "mc.env")) == f"{addr} x {bob.pw_name}\n"
+    log_line(instance, qid, addr, "sent")
+
+
 def test_unknown_user_bounces(instance):
     start(instance, home_mailbox="Maildir/")
     qid, res = deliver(instance, ["nosuchuser-zz@posthorn.test"])
@@ -410,6 +427,15 @@ def test_owner_alias_and_remote_forward(instance):
     log_line(instance, qid, "someone@remote.example", r"sent \(forwarded as " + new)
 
 
+def test_address_probe_local(instance):
+    maps = make_aliases(instance, "postmaster: root\n")
+    start(instance, alias_maps=maps)
+    _, res = deliver(instance, ["postmaster@posthorn.test", "root@posthorn.test",
+                                "nosuchuser-zz@posthorn.test"], flags=1 << 3)
+    assert [r[:2] for r in res] == [(SENT, "2.0.0"), (SENT, "2.0.0"), (BOUNCE, "5.1.1")]
+    assert "delivered to" not in instance.log()
+
+
 def test_loop_detection(instance):
     maps = make_aliases(instance, "a1: a2\na2: a1\nself: self@remote.example\n")
     start(instance, alias_maps=maps)
@@ -477,8 +503,13 @@ def test_virtual_mailboxes(instance):
     assert read(files[0]) == ("Return-Path: <alice@example.org>\n"
                               "Delivered-To: info@example.com\n" + MSG)
     assert "Delivered-To: sales@example.com\n" in read(os.path.join(base, "example.com", "sales"))
-    assert re.search(rf"{qid}: to=<info@example.com>, relay=virtual, .*status=sent "
-                     r"\(delivered to maildir\)", instance.log())
+    assert re.search(rf"posthorn/virtual\[\d+\]: {qid}: to=<info@example.com>, relay=virtual, "
+                     r".*status=sent \(delivered to maildir\)", instance.log())
+    # Address probes look up without delivering.
+    _, res = deliver(instance, ["info@example.com", "nobody@example.com"], service="virtual",
+                     flags=1 << 3)
+    assert [r[:2] for r in res] == [(SENT, "2.0.0"), (BOUNCE, "5.1.1")]
+    assert len(glob.glob(os.path.join(base, "example.com", "info", "new", "*"))) == 1
     assert not os.path.exists(os.path.join(instance.dir, "escape"))
 
 
@@ -559,3 +590,41 @@ def test_root_alias_command_as_default_privs(root_instance):
     _, res = deliver(inst, ["who@posthorn.test"])
     assert res[0][0] == SENT, res
     assert read(f"{out}/who").strip() == str(nobody.pw_uid)
+
+
+# -- end to end with qmgr (runs once the qmgr and pickup daemons are built) ------
+
+def test_end_to_end_alias_to_virtual_with_qmgr(instance):
+    """sendmail -> pickup -> qmgr -> local (alias to a virtual address: a
+    forwarded copy in incoming/) -> qmgr -> virtual -> Maildir."""
+    for prog in ("qmgr", "pickup"):
+        if not os.path.exists(os.path.join(instance.libexec, prog)):
+            pytest.skip(f"{prog} is not built in this tree")
+    inst = instance
+    base = os.path.join(inst.dir, "vmail")
+    os.mkdir(base)
+    if IS_ROOT:
+        os.chown(base, inst.uid, inst.gid)
+    vmap = write_as(inst, os.path.join(inst.dir, "vmailbox"), "info@example.com example.com/info/\n")
+    inst.command("postmap", vmap, check=True)
+    maps = make_aliases(inst, "fw: info@example.com\n")
+    inst.write_main_cf({"mydestination": "posthorn.test", "alias_maps": maps,
+                        "virtual_mailbox_domains": "example.com",
+                        "virtual_mailbox_maps": "hash:" + vmap, "virtual_mailbox_base": base,
+                        "virtual_uid_maps": f"static:{inst.uid}",
+                        "virtual_gid_maps": f"static:{inst.gid}", "virtual_minimum_uid": "0"})
+    inst.write_master_cf("qmgr unix n - n 300 1 qmgr\npickup unix n - n 60 1 pickup\n" + MASTER_CF)
+    inst.start()
+    p = inst.run([os.path.join(inst.bindir, "sendmail"), "-C", inst.dir, "-f", "a@x.example",
+                  "fw@posthorn.test"], input="Subject: e2e\n\nhello\n")
+    assert p.returncode == 0, p.stderr
+    files = inst.wait_for(lambda: glob.glob(os.path.join(base, "example.com", "info", "new", "*")),
+                          timeout=20, what="virtual delivery")
+    text = read(files[0])
+    assert text.startswith("Return-Path: <a@x.example>\nDelivered-To: info@example.com\n"
+                           "Delivered-To: fw@posthorn.test\n")
+    assert text.endswith("\nhello\n")
+    m = inst.wait_log(r"to=<info@example.com>, orig_to=<fw@posthorn.test>, relay=local, .*"
+                      r"status=sent \(forwarded as (\S+)\)")
+    inst.wait_log(rf"{m.group(1)}: to=<info@example.com>, relay=virtual, .*status=sent "
+                  r"\(delivered to maildir\)")
