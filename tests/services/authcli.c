@@ -33,7 +33,6 @@ static int authcli_auth(char **argv, int argc)
 
     if (argc > 5)
         params.rip = argv[5];
-    params.lip = params.rip;
     if (argc > 6 && strcmp(argv[6], "secured") == 0)
         params.secured = true;
     if ((ac = auth_client_connect(argv[1], 10, &err)) == NULL) {
