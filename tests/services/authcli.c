@@ -37,6 +37,7 @@ static int authcli_auth(char **argv, int argc)
         params.secured = true;
     if ((ac = auth_client_connect(argv[1], 10, &err)) == NULL) {
         printf("ERROR %s\n", err);
+        vstring_free(&data);
         return 2;
     }
     joined = argv_join(auth_client_mechs(ac), " ");
@@ -47,6 +48,8 @@ static int authcli_auth(char **argv, int argc)
     } else {
         if (auth_client_begin(ac, argv[2], &params, NULL, 0, &err) < 0) {
             printf("ERROR %s\n", err);
+            auth_client_free(&ac);
+            vstring_free(&data);
             return 2;
         }
         while ((r = auth_client_reply(ac, data, &temp, &err)) == AUTH_CLIENT_CONT) {
