@@ -432,10 +432,8 @@ def test_userdb_lookups(auth_instance):
 def test_userdb_static_fallback(auth_instance):
     users = USERS + "erin@example.net:{PLAIN}pw\n"
     inst = auth_instance(users=users)
-    with userdb_session(inst) as c:
-        c.send("USER\t1\terin@example.net")
-        assert c.readline() == "USER\t1\terin@example.net\tuid=1000\tgid=1000\thome=" or True
     # erin has no uid in the file: passwd-file answers without uid/gid
+    # (the first userdb that knows the user decides; static is not asked)
     with userdb_session(inst) as c:
         c.send("USER\t1\terin@example.net")
         line = c.readline()
@@ -649,3 +647,86 @@ smtpd_client_auth_rate_limit = 0
                 p.kill()
         lsock.close()
     inst.wait_log(r"passwd-file\(alice@example.com,127.0.0.1\): Password mismatch")
+
+
+# --------------------------------------------------------------------------
+# posthorn pw (auth_pw_command, driven through authcli pw)
+
+@pytest.mark.parametrize("scheme", ["SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "MD5-CRYPT",
+                                    "SSHA256", "SSHA512", "SHA256", "SHA512", "PLAIN"])
+def test_pw_hashes_verify_with_doveadm(scheme):
+    rc, out = authcli("pw", "-s", scheme, "-p", "correct horse")
+    assert rc == 0 and len(out) == 1 and out[0].startswith("{" + scheme + "}"), out
+    rc2, out2 = authcli("pw", "-t", out[0], "-p", "correct horse")
+    assert (rc2, out2) == (0, [out[0] + " (verified)"])
+    rc2, out2 = authcli("pw", "-t", out[0], "-p", "correct horse!")
+    assert (rc2, out2) == (1, [out[0] + " (mismatch)"])
+    if shutil.which("doveadm") is None:
+        pytest.skip("doveadm (dovecot-core) is not installed")
+    p = subprocess.run(["doveadm", "pw", "-t", out[0], "-p", "correct horse"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and "(verified)" in p.stdout, p.stdout + p.stderr
+    # and the other way round
+    p = subprocess.run(["doveadm", "pw", "-s", scheme, "-p", "battery staple"],
+                       capture_output=True, text=True, timeout=30)
+    rc, out = authcli("pw", "-t", p.stdout.strip(), "-p", "battery staple")
+    assert rc == 0 and out[0].endswith("(verified)"), out
+
+
+def test_pw_prompts_twice():
+    exe = os.path.join(BUILD, "tests", "authcli")
+    p = subprocess.run([exe, "pw", "-s", "SSHA256"], input="s3cret\ns3cret\n",
+                       capture_output=True, text=True, timeout=30, start_new_session=True)
+    assert p.returncode == 0 and p.stdout.startswith("{SSHA256}"), p.stdout + p.stderr
+    p = subprocess.run([exe, "pw"], input="s3cret\nother\n",
+                       capture_output=True, text=True, timeout=30, start_new_session=True)
+    assert p.returncode == 1 and "passwords don't match" in p.stderr and p.stdout == ""
+    p = subprocess.run([exe, "pw", "-s", "NOSUCH", "-p", "x"], capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 1 and "unknown password scheme" in p.stderr
+
+
+# --------------------------------------------------------------------------
+# system accounts (needs root: the service must read /etc/shadow)
+
+SYS_USER = "phauthsys"
+
+
+@pytest.fixture
+def system_user():
+    if os.geteuid() != 0:
+        pytest.skip("system passdb test needs root")
+    subprocess.run(["userdel", "-r", SYS_USER], capture_output=True)
+    subprocess.run(["useradd", "-M", "-d", f"/home/{SYS_USER}", "-s", "/usr/sbin/nologin",
+                    SYS_USER], check=True)
+    subprocess.run(["chpasswd"], input=f"{SYS_USER}:sys-pass-1\n", text=True, check=True)
+    import pwd
+    yield pwd.getpwnam(SYS_USER)
+    subprocess.run(["userdel", SYS_USER], capture_output=True)
+
+
+def test_system_passdb_and_userdb(instance_factory, system_user):
+    inst = instance_factory(root=True)
+    inst.write_main_cf({"auth_passdb": "system", "auth_userdb": "system",
+                        "auth_failure_delay": "0", "first_valid_uid": "1000"})
+    inst.write_master_cf(AUTH_MASTER_CF)
+    inst.start()
+    inst.client_path = os.path.join(inst.queue, "private", "auth")
+    inst.userdb_path = os.path.join(inst.queue, "private", "auth-userdb")
+    inst.wait_for(lambda: os.path.exists(inst.client_path), what="auth socket")
+    with auth_session(inst) as c:
+        c.send(auth_line(1, "PLAIN", "rip=127.0.0.1", "resp=" + plain(SYS_USER, "sys-pass-1")))
+        assert c.readline() == f"OK\t1\tuser={SYS_USER}"
+        c.send(auth_line(2, "PLAIN", "rip=127.0.0.1", "resp=" + plain(SYS_USER, "sys-pass-2")))
+        assert c.readline() == f"FAIL\t2\tuser={SYS_USER}"
+        # uid 0 is below first_valid_uid: root is not a login, whatever it sends
+        c.send(auth_line(3, "PLAIN", "rip=127.0.0.1", "resp=" + plain("root", "x")))
+        assert c.readline() == "FAIL\t3\tuser=root"
+    inst.wait_log(rf"system\({SYS_USER},127.0.0.1\): Password mismatch")
+    inst.wait_log(r"system\(root,127.0.0.1\): unknown user")
+    with userdb_session(inst) as c:
+        c.send(f"USER\t1\t{SYS_USER}\tservice=imap")
+        assert c.readline() == (f"USER\t1\t{SYS_USER}\tuid={system_user.pw_uid}\t"
+                                f"gid={system_user.pw_gid}\thome=/home/{SYS_USER}")
+        c.send("USER\t2\troot\tservice=imap")
+        assert c.readline().startswith("FAIL\t2\treason=uid outside")

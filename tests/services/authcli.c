@@ -6,6 +6,8 @@
  *   authcli user SOCKET NAME
  *       prints "USER name uid gid home [extra...]", "NOTFOUND" or
  *       "ERROR text"; exit 0 / 1 / 2.
+ *   authcli pw [-s SCHEME] [-p PASSWORD] [-t HASH]
+ *       auth_pw_command, i.e. what "posthorn pw" runs.
  * Built only under tests/: nothing here ships.
  */
 #include "sys_defs.h"
@@ -16,6 +18,7 @@
 
 #include "argv.h"
 #include "auth_client.h"
+#include "auth_pw.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "vstring.h"
@@ -101,6 +104,8 @@ int main(int argc, char **argv)
         return authcli_auth(argv + 1, argc - 1);
     if (argc == 4 && strcmp(argv[1], "user") == 0)
         return authcli_user(argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "pw") == 0)
+        return auth_pw_command(argc - 1, argv + 1);
     fprintf(stderr, "usage: authcli auth SOCKET MECH USER PASSWORD [RIP [secured]]\n"
             "       authcli user SOCKET NAME\n");
     return 2;
