@@ -80,6 +80,7 @@ static void auth_connect(int fd, const char *service, char **argv)
         auth_client_conn_create(fd);
 }
 
+/* main - parameter defaults, then the multi-server skeleton */
 int main(int argc, char **argv)
 {
     static const SERVER_OPTS opts = {

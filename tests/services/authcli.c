@@ -97,6 +97,7 @@ static int authcli_user(char **argv)
     return r > 0 ? 0 : r == 0 ? 1 : 2;
 }
 
+/* main - dispatch the subcommand */
 int main(int argc, char **argv)
 {
     msg_init("authcli", MSG_TO_STDERR);

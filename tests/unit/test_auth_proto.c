@@ -124,6 +124,7 @@ TEST(test_auth_var)
     vstring_free(&out);
 }
 
+/* main - run the tests */
 int main(void)
 {
     RUN(test_split_and_escape);

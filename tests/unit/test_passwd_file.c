@@ -142,6 +142,7 @@ TEST(test_open_and_changed)
     argv_free(&w);
 }
 
+/* main - run the tests */
 int main(void)
 {
     RUN(test_good_lines);

@@ -187,6 +187,7 @@ TEST(test_base64)
     vstring_free(&out);
 }
 
+/* main - run the tests */
 int main(void)
 {
     RUN(test_known_vectors);
