@@ -81,6 +81,7 @@ static void echod_service(STREAM *sp, const char *service, char **argv)
     vstring_free(&line);
 }
 
+/* main - the single-server skeleton does the rest */
 int main(int argc, char **argv)
 {
     static const SERVER_OPTS opts = {.post_init = echod_post_init};
