@@ -168,6 +168,7 @@ static void postdrop_envelope(QFILE_WRITER *qw, FILE *fp)
     vstring_free(&line);
 }
 
+/* main - postdrop command entry point */
 int     main(int argc, char **argv)
 {
     bool    privileged;

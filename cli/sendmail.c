@@ -300,6 +300,7 @@ static char *sm_strip_angle(const char *val)
     return mystrdup(val);
 }
 
+/* main - sendmail command entry point */
 int     main(int argc, char **argv)
 {
     SM_OPTS opts;

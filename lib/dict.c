@@ -360,6 +360,7 @@ int     dict_refresh(void)
 	if ((impl = open_fn(d->type, d->name, d->open_flags, d->dict_flags, &why)) == NULL) {
 	    msg_warn("%s: table changed but cannot be reopened, using the old contents: %s",
 		     d->spec, why ? why : "unknown error");
+	    dict_note_file(d);		/* warn once per change, not per call */
 	    continue;
 	}
 	d->impl->close(d->impl);

@@ -121,7 +121,8 @@ int dict_commit(DICT *d, const char **error_r);
  * rebuilt since it was opened, or NULL */
 const char *dict_changed_name(void);
 /* dict_refresh - reopen every rebuilt table in place; returns how many
- * were reopened. A failed reopen keeps the old contents and warns. */
+ * were reopened. A failed reopen keeps the old contents and warns once
+ * (the next change of the file is tried again). */
 int dict_refresh(void);
 
 /* dict_surrogate - a table that fails every lookup with reason (used when

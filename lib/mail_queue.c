@@ -518,3 +518,42 @@ void mail_queue_scan_close(MAIL_QUEUE_SCAN **scanp)
     myfree(scan);
     *scanp = NULL;
 }
+
+/* mail_queue_rehash - move misplaced files to their current hash place */
+int mail_queue_rehash(const char *queue, int *moved_r, const char **error_r)
+{
+    MAIL_QUEUE_SCAN *scan;
+    ARGV   *ids, *paths;
+    VSTRING *want = vstring_alloc(100);
+    const char *id;
+
+    *moved_r = 0;
+    if ((scan = mail_queue_scan_open(queue, error_r)) == NULL) {
+	vstring_free(&want);
+	return -1;
+    }
+    /* Collect first: renaming while a directory is being read may make
+     * readdir return an entry twice or not at all. */
+    ids = argv_alloc(16);
+    paths = argv_alloc(16);
+    while ((id = mail_queue_scan_next(scan)) != NULL) {
+	if (strcmp(mail_queue_scan_path(scan), mail_queue_path(want, queue, id)) != 0) {
+	    argv_add(ids, id, (char *) NULL);
+	    argv_add(paths, mail_queue_scan_path(scan), (char *) NULL);
+	}
+    }
+    mail_queue_scan_close(&scan);
+    for (int i = 0; i < ids->argc; i++) {
+	mail_queue_path(want, queue, ids->argv[i]);
+	if (mail_queue_make_hashdirs(queue, ids->argv[i]) < 0
+	    || renameat2(AT_FDCWD, paths->argv[i], AT_FDCWD, STR(want), RENAME_NOREPLACE) < 0) {
+	    msg_warn("move %s to %s: %s", paths->argv[i], STR(want), strerror(errno));
+	    continue;
+	}
+	(*moved_r)++;
+    }
+    argv_free(&ids);
+    argv_free(&paths);
+    vstring_free(&want);
+    return 0;
+}

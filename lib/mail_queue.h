@@ -38,6 +38,11 @@
  * deferred, and delivery is at least once), but it is never lost, because
  * rename never makes a file disappear from both names.
  *
+ * Retry times (a convention shared by qmgr and postsuper, as in Postfix):
+ * the modification time of a file in deferred/ is the earliest time of
+ * its next delivery attempt. postsuper -H and -r set it to "now" so the
+ * message is tried at the next queue run.
+ *
  * Errors: file-system problems (and invalid IDs / queue names) are
  * returned as -1 (or NULL) with errno set and, where there is an error_r,
  * a reason text (static buffer, valid until the next call into this
@@ -192,5 +197,14 @@ const char *mail_queue_scan_next(MAIL_QUEUE_SCAN *scan);
 const char *mail_queue_scan_path(const MAIL_QUEUE_SCAN *scan);
 /* mail_queue_scan_close - release; NULLs the caller's pointer */
 void mail_queue_scan_close(MAIL_QUEUE_SCAN **scanp);
+
+/* mail_queue_rehash - move every file of queue whose location does not
+ * match the current hash_queue_depth (after a change of hash_queue_depth
+ * or hash_queue_names) to where mail_queue_path() says it belongs, so
+ * that qfile_open and mail_queue_rename find it. Run once before the
+ * daemons start (postsuper -s does). *moved_r gets the number moved.
+ * 0, or -1 with errno and *error_r when the queue cannot be scanned (a
+ * file that cannot be moved is a warning, not an error). */
+int mail_queue_rehash(const char *queue, int *moved_r, const char **error_r);
 
 #endif

@@ -48,7 +48,6 @@
 #include "vstring.h"
 
 #define QFILE_WBUF_SIZE   (64 * 1024)
-#define QFILE_MAX_ENVELOPE ((off_t) 64 * 1024 * 1024)
 #define QFILE_MAX_NAME    64
 
 static VSTRING *qfile_errbuf;
@@ -199,6 +198,13 @@ void qfile_writer_set_time(QFILE_WRITER *qw, long sec, long usec)
     qw->usec = usec;
 }
 
+/* qfile_writer_env_size - envelope bytes so far (upper bound: V, T, S
+ * counted at their largest) */
+static size_t qfile_writer_env_size(const QFILE_WRITER *qw)
+{
+    return LEN(qw->attrs) + LEN(qw->rcpts) + 3 * (QFILE_REC_HDR + 1) + 64 + QFILE_MAX_VALUE;
+}
+
 /* qfile_writer_attr - add a name=value attribute */
 int qfile_writer_attr(QFILE_WRITER *qw, const char *name, const char *value,
 		      const char **error_r)
@@ -216,6 +222,10 @@ int qfile_writer_attr(QFILE_WRITER *qw, const char *name, const char *value,
     }
     if (qw->attr_names->argc >= QFILE_MAX_ATTRS) {
 	*error_r = qfile_error("too many attributes");
+	return -1;
+    }
+    if (qfile_writer_env_size(qw) + QFILE_REC_HDR + 2 + nlen + vlen > QFILE_MAX_ENVELOPE) {
+	*error_r = qfile_error("envelope too large");
 	return -1;
     }
     for (int i = 0; i < qw->attr_names->argc; i++) {
@@ -269,6 +279,10 @@ int qfile_writer_rcpt(QFILE_WRITER *qw, const char *address, const char *orcpt,
     }
     if (qw->rcpt_count >= QFILE_MAX_RCPTS) {
 	*error_r = qfile_error("too many recipients");
+	return -1;
+    }
+    if (qfile_writer_env_size(qw) + QFILE_REC_HDR + 6 + olen + alen > QFILE_MAX_ENVELOPE) {
+	*error_r = qfile_error("envelope too large");
 	return -1;
     }
     qfile_rec_start(qw->rcpts, QFILE_REC_RCPT, 4 + olen + 1 + alen);
@@ -762,7 +776,7 @@ int qfile_open_fd(int fd, const char *name, int flags, QFILE **qf_r,
 	ret = QFILE_ERR_CORRUPT;
 	goto out;
     }
-    if (coff - QFILE_REC_HDR > QFILE_MAX_ENVELOPE) {
+    if (coff - QFILE_REC_HDR > (long long) QFILE_MAX_ENVELOPE) {
 	*error_r = qfile_error("%s: envelope too large (%lld bytes)", name, coff);
 	ret = QFILE_ERR_CORRUPT;
 	goto out;

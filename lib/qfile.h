@@ -43,8 +43,10 @@
  *
  * Envelope values (everything but M) may not contain NUL, CR or LF and are
  * at most QFILE_MAX_VALUE bytes; a file has at most QFILE_MAX_RCPTS
- * recipients and QFILE_MAX_ATTRS attributes, and at most 4 GiB - 1 bytes
- * of content (LEN is 8 hex digits).
+ * recipients and QFILE_MAX_ATTRS attributes, an envelope (V to the last
+ * R) of at most QFILE_MAX_ENVELOPE bytes, and at most 4 GiB - 1 bytes of
+ * content (LEN is 8 hex digits). The writer refuses what the reader
+ * would reject.
  *
  * Per-recipient status is the one byte at the start of each R record's
  * DATA (qfile_rcpt.status_offset). qmgr changes it IN PLACE with pwrite of
@@ -67,6 +69,12 @@
  *   ("4.4.1"), action ("delayed", "failed", "delivered", "relayed",
  *   "expanded"), recipient address, ORCPT, remote MTA ("" when none),
  *   reason text (control characters replaced by spaces when written).
+ *
+ * Trust: files in maildrop/ come from local users through postdrop,
+ * which writes only the attributes uid, origin, rewrite_context,
+ * full_name, dsn_envid, dsn_ret, body_type and smtputf8 (and refuses
+ * others from its input). qmgr should treat any other attribute in a
+ * maildrop file (client_address, sasl_username, ...) as forged.
  *
  * Writing (smtpd, postdrop): qfile_writer_create() creates the file with
  * a new queue ID at once (so the ID can be logged from MAIL FROM on).
@@ -106,6 +114,7 @@
 #define QFILE_MAX_RCPTS     100000
 #define QFILE_MAX_ATTRS     256
 #define QFILE_MAX_CONTENT   ((off_t) 0xffffffff)
+#define QFILE_MAX_ENVELOPE  ((size_t) 64 * 1024 * 1024)	/* V..R bytes */
 
 /* Record types. */
 #define QFILE_REC_VERSION   'V'
@@ -174,8 +183,8 @@ int qfile_writer_attr(QFILE_WRITER *qw, const char *name, const char *value,
  * with *error_r for a bad value or a second call */
 int qfile_writer_sender(QFILE_WRITER *qw, const char *sender, const char **error_r);
 /* qfile_writer_rcpt - add a recipient (address nonempty; orcpt may be NULL;
- * notify = QFILE_NOTIFY_* bits); -1 with *error_r for a bad value or too
- * many recipients */
+ * notify = QFILE_NOTIFY_* bits); -1 with *error_r for a bad value, too
+ * many recipients or an envelope over QFILE_MAX_ENVELOPE */
 int qfile_writer_rcpt(QFILE_WRITER *qw, const char *address, const char *orcpt,
 		      int notify, const char **error_r);
 /* qfile_writer_rcpt_count - recipients added so far */

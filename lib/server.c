@@ -434,7 +434,10 @@ static void multi_listen(bool on)
             event_disable_read(server_listen_fds[i]);
     }
     multi_accepting = on;
-    server_status(on ? 1 : 0);
+    /* A draining process has nothing to tell master (whose pipe end may be
+     * closed: writing would end us with clients still open). */
+    if (!multi_draining)
+        server_status(on ? 1 : 0);
 }
 
 /* multi_drain - stop taking clients; exit once the last one is gone */

@@ -95,6 +95,12 @@ static void spawn_child_fds(MASTER_SERV *serv)
             _exit(2);
     if (dup2(hstatus, MASTER_STATUS_FD) < 0)
         _exit(2);
+    /* Nothing else master inherited reaches a child. */
+    int first = n > 1 ? MASTER_XLISTEN_FD + n - 1 : MASTER_XLISTEN_FD;
+
+    if (close_range((unsigned) first, ~0U, 0) < 0)
+        for (int fd = first; fd < 1024; fd++)
+            (void) close(fd);
     if ((null = open("/dev/null", O_RDWR)) >= 0) {
         dup2(null, 0);
         dup2(null, 1);
@@ -254,6 +260,11 @@ void master_reap(void)
     int     status;
     pid_t   pid;
 
+    /* Status records written before a child died must count before its
+     * death is judged (did it ever become ready?). */
+    for (MASTER_SERV *s = master_services; s; s = s->next)
+        if (s->status_fd[0] >= 0)
+            master_status_event(EVENT_READ, s->status_fd[0], s);
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         MASTER_PROC **pp = master_find(pid);
         MASTER_PROC *proc;

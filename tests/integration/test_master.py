@@ -164,9 +164,7 @@ def test_reload_changes_parameter_keeps_open_connection(instance):
 
 
 def test_reload_adds_and_removes_service(instance):
-    p1, p2 = instance.free_port(), instance.free_port()
-    while p2 == p1:
-        p2 = instance.free_port()
+    p1, p2 = instance.free_ports(2)
     instance.write_master_cf(echod_service(instance, p1))
     instance.start()
     with instance.connect(p1) as c:
@@ -188,8 +186,13 @@ def test_reload_with_bad_master_cf_keeps_running(instance):
     instance.write_master_cf(echod_service(instance, port))
     instance.start()
     instance.write_master_cf(echod_service(instance, port) + "broken inet\n")
+    # posthorn refuses to ask for the reload ...
+    p = instance.posthorn("reload")
+    assert p.returncode != 0
+    assert "master.cf, line 2:" in p.stderr, p.stderr
+    # ... and master, told directly, keeps the running services
     mark = instance.mark()
-    instance.posthorn("reload", check=True)
+    os.kill(instance.master_pid(), signal.SIGHUP)
     instance.wait_log(r"error: reload: .*master\.cf, line 2", since=mark)
     with instance.connect(port) as c:
         assert c.greeting.startswith("220 ")
@@ -414,9 +417,7 @@ def test_root_instance_drops_privileges(instance_factory):
     import pwd
     inst = instance_factory(root=True)
     owner = pwd.getpwnam(inst.mail_owner)
-    p1, p2 = inst.free_port(), inst.free_port()
-    while p2 == p1:
-        p2 = inst.free_port()
+    p1, p2 = inst.free_ports(2)
     inst.write_master_cf(
         f"{p1} inet n - n - - {inst.test_program('echod')}\n"
         f"{p2} inet n n n - - {inst.test_program('echod')}\n"
@@ -429,13 +430,173 @@ def test_root_instance_drops_privileges(instance_factory):
         assert uid_of_process(pid1) == (owner.pw_uid, owner.pw_gid)
         assert uid_of_process(pid2) == (0, 0)  # unpriv = n keeps root
     trig = inst.wait_for(lambda: inst.children("trigd"), what="trigd started by wakeup")
-    assert uid_of_process(trig[0]) == (owner.pw_uid, owner.pw_gid)
+    # a freshly exec'd child is root until its skeleton drops privileges
+    inst.wait_for(lambda: uid_of_process(trig[0]) == (owner.pw_uid, owner.pw_gid),
+                  timeout=5, what="trigd running as mail_owner")
     # every other child of master runs as mail_owner
     for pid in inst.children():
         if pid != pid2 and pid_alive(pid):
-            assert uid_of_process(pid)[0] == owner.pw_uid
+            inst.wait_for(lambda: not pid_alive(pid) or uid_of_process(pid)[0] == owner.pw_uid,
+                          timeout=5, what=f"pid {pid} running as mail_owner")
     st = os.stat(os.path.join(inst.queue, "private"))
     assert st.st_uid == owner.pw_uid
     st = os.stat(os.path.join(inst.queue, "maildrop"))
     assert stat.S_IMODE(st.st_mode) == 0o1730
     assert os.stat(os.path.join(inst.queue, "pid")).st_uid == 0
+
+
+def mechod_service(inst, port, extra=""):
+    return f"{port} inet n - n - - {inst.test_program('mechod')} {extra}\n"
+
+
+def test_multi_server_many_clients_one_process(instance):
+    port = instance.free_port()
+    instance.write_master_cf(mechod_service(instance, port))
+    instance.start()
+    clients = [instance.connect(port) for _ in range(3)]
+    pids = {pid_of(c.greeting) for c in clients}
+    assert len(pids) == 1, [c.greeting for c in clients]
+    assert [c.greeting.split()[-1] for c in clients] == ["clients=1", "clients=2", "clients=3"]
+    for i, c in enumerate(clients):
+        assert c.cmd(f"line {i}") == f"250 line {i}"
+    for c in clients:
+        assert c.cmd("quit") == "221 bye"
+        c.close()
+
+
+def test_multi_server_client_limit_and_reload(instance):
+    port = instance.free_port()
+    instance.write_master_cf(mechod_service(instance, port, "-o mechod_client_limit=2"))
+    instance.start()
+    a, b = instance.connect(port), instance.connect(port)
+    assert pid_of(a.greeting) == pid_of(b.greeting)
+    first = pid_of(a.greeting)
+    c = instance.connect(port)  # over the limit: master starts another process
+    assert pid_of(c.greeting) != first
+    assert c.greeting.endswith("clients=1")
+    instance.write_main_cf({"myhostname": "reloaded.test"})
+    instance.reload()
+    with instance.connect(port) as d:
+        assert d.greeting.startswith("220 reloaded.test ")
+        assert pid_of(d.greeting) not in (first, pid_of(c.greeting))
+    # clients of the old processes are not cut
+    assert a.cmd("after reload") == "250 after reload"
+    assert c.cmd("after reload") == "250 after reload"
+    assert pid_alive(first)
+    for x in (a, b, c):
+        x.cmd("quit")
+        x.close()
+    instance.wait_for(lambda: not pid_alive(first), what="old multi server exits when drained")
+
+
+def test_start_fg(instance):
+    import subprocess
+    port = instance.free_port()
+    instance.write_master_cf(echod_service(instance, port))
+    p = subprocess.Popen(instance.as_user([os.path.join(instance.bindir, "posthorn"), "-c",
+                                           instance.dir, "start-fg"]),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=instance.env())
+    try:
+        instance.wait_log(r"master\[\d+\]: daemon started")
+        with instance.connect(port) as c:
+            assert c.greeting.startswith("220 ")
+        assert instance.posthorn("status").returncode == 0
+        assert instance.master_pid() == p.pid  # posthorn became master: no fork
+        assert instance.posthorn("stop").returncode == 0
+        assert p.wait(timeout=20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert instance.processes() == []
+
+
+def test_unprivileged_instance_ignores_mail_owner(instance_factory):
+    inst = instance_factory(main_cf={"mail_owner": "no-such-user-here",
+                                     "setgid_group": "no-such-group-here"})
+    port = inst.free_port()
+    inst.write_master_cf(echod_service(inst, port))
+    p = inst.posthorn("check")
+    assert p.returncode == 0, p.stderr
+    inst.start()
+    with inst.connect(port) as c:
+        assert f"uid={inst.uid} " in c.greeting
+
+
+def test_start_fails_when_port_in_use(instance):
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    port = blocker.getsockname()[1]
+    try:
+        instance.write_master_cf(echod_service(instance, port))
+        p = instance.posthorn("start")
+        assert p.returncode != 0
+        assert f"bind 127.0.0.1:{port}: Address already in use" in p.stderr, p.stderr
+        assert "startup failed" in p.stderr
+        assert instance.processes() == []
+        assert instance.posthorn("status").returncode == 1
+    finally:
+        blocker.close()
+
+
+def test_children_get_only_their_descriptors(instance):
+    port = instance.free_port()
+    instance.write_master_cf(echod_service(instance, port)
+                             + f"trig unix n - n - 1 {instance.test_program('trigd')}\n")
+    instance.start()
+    with instance.connect(port) as c:
+        pid = pid_of(c.greeting)
+        fds = sorted(int(x) for x in os.listdir(f"/proc/{pid}/fd"))
+        # stdin/out/err, listener, status pipe, the client, the log file
+        assert fds[:5] == [0, 1, 2, 3, 4], fds
+        assert len(fds) <= 7, fds
+
+
+def test_reload_refuses_bad_main_cf(instance):
+    port = instance.free_port()
+    instance.write_master_cf(echod_service(instance, port))
+    instance.start()
+    pid = instance.master_pid()
+    with instance.connect(port) as c:  # leaves an idle process behind
+        c.cmd("quit")
+    path = instance.write_main_cf(raw="broken line\n")
+    p = instance.posthorn("reload")
+    assert p.returncode != 0
+    assert f"{path}, line {len(instance.params) + 1}:" in p.stderr, p.stderr
+    assert instance.master_pid() == pid
+    with instance.connect(port) as c:
+        assert c.greeting.startswith("220 posthorn.test ")
+    instance.write_main_cf()  # fixed again, so teardown can stop it
+    instance.wait_log(r"posthorn/posthorn\[\d+\]: starting the Posthorn mail system")
+
+
+def test_child_environment(instance):
+    port = instance.free_port()
+    instance.write_master_cf(echod_service(instance, port))
+    instance.write_main_cf({"import_environment": "MAIL_CONFIG TZ PH_IMPORTED PH_SET=fixed"})
+    env_before = dict(os.environ)
+    os.environ.update({"PH_IMPORTED": "yes", "PH_NOT_IMPORTED": "secret", "TZ": "UTC"})
+    try:
+        instance.start()
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    with instance.connect(port) as c:
+        assert c.cmd("env MAIL_CONFIG") == f"250 ={instance.dir}"
+        assert c.cmd("env PH_IMPORTED") == "250 =yes"
+        assert c.cmd("env PH_SET") == "250 =fixed"
+        assert c.cmd("env TZ") == "250 =UTC"
+        assert c.cmd("env PH_NOT_IMPORTED") == "250 unset"
+        assert c.cmd("env PATH") == "250 unset"
+        if os.environ.get("ASAN_OPTIONS"):
+            assert c.cmd("env ASAN_OPTIONS").startswith("250 =" + os.environ["ASAN_OPTIONS"])
+
+
+def test_second_master_refused_by_lock(instance):
+    instance.write_master_cf("")
+    instance.start()
+    p = instance.run([instance.daemon("master"), "-c", instance.dir], timeout=20)
+    assert p.returncode != 0
+    assert f"already running (pid {instance.master_pid()}" in p.stderr, p.stderr

@@ -2,7 +2,7 @@
  *
  * Appends one line "trigger PID LEN BYTES" (bytes with non-printables as
  * '?', at most 100) to the file named by the parameter trigd_log for each
- * trigger it gets (master wakeups arrive as "W"). Built only under tests/.
+ * trigger it receives (master wakeups arrive as "W"). Built only under tests/.
  */
 #include "sys_defs.h"
 
@@ -39,6 +39,7 @@ static void trigd_event(const char *buf, ssize_t len, const char *service, char 
     vstring_free(&line);
 }
 
+/* main - the trigger-server skeleton does the rest */
 int main(int argc, char **argv)
 {
     trigger_server_main(argc, argv, trigd_event, NULL);

@@ -16,9 +16,9 @@ static char dict_tmp_dir[64];
 /* dict_tmp_path - a path in this test's private directory */
 static inline const char *dict_tmp_path(const char *name)
 {
-    static char buf[4][256];
+    static char buf[64][256];		/* a ring: paths stay valid for 64 calls */
     static int n;
-    char   *p = buf[n++ % 4];
+    char   *p = buf[n++ % 64];
 
     if (dict_tmp_dir[0] == 0) {
 	snprintf(dict_tmp_dir, sizeof(dict_tmp_dir), "/tmp/ph-dict-XXXXXX");

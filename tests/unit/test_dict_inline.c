@@ -76,40 +76,10 @@ TEST(test_errors)
     CHECK_STR(dict_tmp_open_err("inline:{ a = }"), "<opened>");	/* empty value is allowed */
 }
 
-TEST(test_static_and_fail)
-{
-    DICT   *d = open_inline("static:5000");
-    const char *v, *why;
-
-    CHECK(d != NULL);
-    if (d) {
-	CHECK_STR(dict_tmp_get(d, "anything"), "5000");
-	dict_close(&d);
-    }
-    d = open_inline("static:{ text with spaces }");
-    CHECK(d != NULL);
-    if (d) {
-	CHECK_STR(dict_tmp_get(d, "x"), "text with spaces");
-	dict_close(&d);
-    }
-    CHECK(strstr(dict_tmp_open_err("static:"), "empty value") != NULL);
-    CHECK(strstr(dict_tmp_open_err("static:{ x"), "missing '}'") != NULL);
-    CHECK(strstr(dict_tmp_open_err("static:{ }"), "empty value") != NULL);
-
-    d = open_inline("fail:maintenance");
-    CHECK(d != NULL);
-    if (d) {
-	CHECK_INT(dict_lookup(d, "x", 0, &v, &why), DICT_ERROR);
-	CHECK(strstr(why, "fail:maintenance") == why);
-	dict_close(&d);
-    }
-}
-
 int     main(void)
 {
     msg_init("test_dict_inline", 0);
     RUN(test_forms);
     RUN(test_errors);
-    RUN(test_static_and_fail);
     return unit_done();
 }

@@ -139,12 +139,45 @@ TEST(test_aliases_syntax)
     dict_text_close(&tp);
 }
 
+TEST(test_texthash_refresh)
+{
+    char    path[256], spec[300];
+    const char *why;
+    DICT   *d;
+
+    snprintf(path, sizeof(path), "%s", dict_tmp_text("thr", "k old\n"));	/* tmp paths rotate */
+    snprintf(spec, sizeof(spec), "texthash:%s", path);
+    d = dict_open(spec, O_RDONLY, DICT_FLAG_FOLD_FIX, &why);
+    CHECK(d != NULL);
+    if (!d)
+	return;
+    CHECK_STR(dict_tmp_get(d, "k"), "old");
+    /* Replace by rename, as editors and postmap do. */
+    dict_tmp_text("thr.new", "k new\n");
+    CHECK(rename(dict_tmp_path("thr.new"), path) == 0);
+    CHECK(dict_changed_name() != NULL);
+    CHECK_INT(dict_refresh(), 1);
+    CHECK_STR(dict_tmp_get(d, "k"), "new");
+    /* A broken rewrite keeps the old contents. */
+    dict_tmp_write("thr.new", "k x\n\0\n", 6);
+    CHECK(rename(dict_tmp_path("thr.new"), path) == 0);
+    CHECK_INT(dict_refresh(), 0);
+    CHECK_STR(dict_tmp_get(d, "k"), "new");
+    CHECK(dict_changed_name() == NULL);	/* not retried until it changes again */
+    dict_tmp_text("thr.new", "k fixed\n");
+    CHECK(rename(dict_tmp_path("thr.new"), path) == 0);
+    CHECK_INT(dict_refresh(), 1);
+    CHECK_STR(dict_tmp_get(d, "k"), "fixed");
+    dict_close(&d);
+}
+
 int     main(void)
 {
     msg_init("test_dict_texthash", 0);
     RUN(test_texthash);
     RUN(test_reader_bounds);
     RUN(test_aliases_syntax);
+    RUN(test_texthash_refresh);
     dict_tmp_cleanup();
     return unit_done();
 }

@@ -249,6 +249,39 @@ TEST(test_scan)
     vstring_free(&p);
 }
 
+TEST(test_rehash)
+{
+    VSTRING *p = vstring_alloc(10);
+    const char *err;
+    int     moved = -1;
+
+    /* test_scan left ZZtop9 at depth 0 and Deep42 at depth 2 in deferred,
+     * ABCDEF123 in place; a same-named pair must not lose a file */
+    vstring_fmt(p, "%s/deferred/ABCDEF123", root);
+    touch(STR(p));
+    CHECK_INT(mail_queue_rehash("deferred", &moved, &err), 0);
+    CHECK_INT(moved, 2);
+    CHECK(is_file(mail_queue_path(p, "deferred", "ZZtop9")));
+    CHECK(is_file(mail_queue_path(p, "deferred", "Deep42")));
+    CHECK(is_file(mail_queue_path(p, "deferred", "ABCDEF123")));
+    vstring_fmt(p, "%s/deferred/ABCDEF123", root);
+    CHECK(is_file(STR(p)));			/* not moved over the other */
+    unlink(STR(p));
+    CHECK_INT(mail_queue_rehash("deferred", &moved, &err), 0);
+    CHECK_INT(moved, 0);
+    /* a depth change moves everything */
+    mail_queue_init(root, 2, "deferred");
+    CHECK_INT(mail_queue_rehash("deferred", &moved, &err), 0);
+    CHECK_INT(moved, 3);
+    CHECK(is_file(mail_queue_path(p, "deferred", "ABCDEF123")));
+    CHECK(strstr(STR(p), "/deferred/e/0/ABCDEF123") != NULL);
+    mail_queue_init(root, 1, "deferred, defer, bounce incoming,active,hold");
+    CHECK_INT(mail_queue_rehash("deferred", &moved, &err), 0);
+    CHECK_INT(moved, 3);
+    CHECK_INT(mail_queue_rehash("../x", &moved, &err), -1);
+    vstring_free(&p);
+}
+
 TEST(test_mkdirs_modes)
 {
     VSTRING *p = vstring_alloc(10);
@@ -280,6 +313,7 @@ int main(void)
     RUN(test_hostile_ids);
     RUN(test_create_move_remove);
     RUN(test_scan);
+    RUN(test_rehash);
     RUN(test_mkdirs_modes);
     {
 	VSTRING *cmd = vstring_alloc(100);

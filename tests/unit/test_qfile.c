@@ -344,6 +344,32 @@ TEST(test_writer_rejects)
     vstring_free(&path);
 }
 
+TEST(test_writer_envelope_bound)
+{
+    QFILE_WRITER *qw = NULL;
+    char   *addr = mymalloc(QFILE_MAX_VALUE + 1);
+    const char *err = NULL;
+    int     n = 0;
+
+    qw = qfile_writer_create(MAIL_QUEUE_INCOMING, 0600, &err);
+    CHECK(qw != NULL);
+    if (qw == NULL) {
+	myfree(addr);
+	return;
+    }
+    memset(addr, 'r', QFILE_MAX_VALUE);
+    addr[QFILE_MAX_VALUE] = 0;
+    while (n < QFILE_MAX_RCPTS && qfile_writer_rcpt(qw, addr, addr, 0, &err) == 0)
+	n++;
+    /* 64 MiB / 16 KiB per recipient: stopped by the envelope bound */
+    CHECK(n > 3000 && n < 4200);
+    CHECK(err != NULL && strstr(err, "envelope too large") != NULL);
+    CHECK_INT(qfile_writer_attr(qw, "x", addr, &err), -1);
+    CHECK_INT(qfile_writer_attr(qw, "y", "small", &err), 0);
+    qfile_writer_abort(&qw);
+    myfree(addr);
+}
+
 TEST(test_large_roundtrip)
 {
     QFILE_WRITER *qw;
@@ -616,6 +642,7 @@ int main(void)
     RUN(test_corrupt_records);
     RUN(test_corrupt_structure);
     RUN(test_writer_rejects);
+    RUN(test_writer_envelope_bound);
     RUN(test_large_roundtrip);
     RUN(test_status_in_place);
     RUN(test_open_errors);
