@@ -705,16 +705,18 @@ int     mstore_sync(MSTORE *store, MDB_txn *txn, const char *dir, MSTORE_FREC *f
 	vstring_free(&path);
 	return mstore_errptr(store, error_r);
     }
-    if (mstore_uidv_read(STR(path), &uidv, &next)) {
+    bool    known = mstore_uidv_read(STR(path), &uidv, &next);
+
+    if (known) {
 	frec->uidvalidity = uidv;
 	frec->uidnext = next;
     }
-    frec->recent_floor = frec->uidnext;
     *kw = mstore_kw_read(STR(path), &frec->nkeywords);
     rc = mstore_sync_scan(store, txn, dir, STR(path), frec, kw, true, error_r);
     if (rc == 0) {
-	/* Everything found by a rebuild counts as seen (not \Recent). */
-	frec->recent_floor = frec->uidnext;
+	/* After a lost index, what was there counts as seen (not \Recent);
+	 * in a folder never indexed before, everything is new. */
+	frec->recent_floor = known ? frec->uidnext : 1;
 	if (mstore_frec_put(store, txn, dir, frec, *kw) < 0)
 	    rc = mstore_errptr(store, error_r);
 	else
