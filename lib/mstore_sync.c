@@ -35,7 +35,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "htable.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "mstore_private.h"
@@ -347,13 +346,76 @@ static char **mstore_kw_read(const char *path, uint32_t *n_r)
     return kw;
 }
 
-/* Bookkeeping for one scan. */
+/* Bookkeeping for one scan: the index's records, their names back to
+ * back in one buffer, and an open-addressing table over base names (no
+ * allocation per message: a 100,000-message rescan is one pass). */
 typedef struct mstore_old {
     uint32_t uid;
+    uint32_t base_len;
+    size_t  name_off;		/* in names */
+    size_t  seen_off;		/* 0: not seen; 1: seen as stored; else
+				 * offset + 2 of the new name in seen */
     MSTORE_REC rec;
-    char   *name;		/* stored file name */
-    char   *seen_name;	/* name found by readdir (NULL: not seen) */
 } MSTORE_OLD;
+
+typedef struct mstore_bases {
+    MSTORE_OLD *old;
+    size_t  nold;
+    VSTRING *names;
+    VSTRING *seen;
+    uint32_t *slots;		/* index + 1; 0 = empty */
+    size_t  mask;
+} MSTORE_BASES;
+
+/* mstore_base_hash - FNV-1a over a byte range */
+static size_t mstore_base_hash(const char *p, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (size_t i = 0; i < len; i++) {
+	h ^= (unsigned char) p[i];
+	h *= 1099511628211ULL;
+    }
+    /* FNV's low bits mix poorly for names that differ in a few digits;
+     * a 64-bit finalizer spreads them before we mask. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (size_t) h;
+}
+
+/* mstore_bases_index - build the table once all records are loaded */
+static void mstore_bases_index(MSTORE_BASES *b)
+{
+    size_t  n = 16;
+
+    while (n < b->nold * 2)
+	n *= 2;
+    b->slots = mycalloc(n, sizeof(uint32_t));
+    b->mask = n - 1;
+    for (size_t i = 0; i < b->nold; i++) {
+	const char *name = STR(b->names) + b->old[i].name_off;
+	size_t  h = mstore_base_hash(name, b->old[i].base_len) & b->mask;
+
+	while (b->slots[h])
+	    h = (h + 1) & b->mask;
+	b->slots[h] = (uint32_t) i + 1;
+    }
+}
+
+/* mstore_bases_find - the record with this base, or NULL */
+static MSTORE_OLD *mstore_bases_find(const MSTORE_BASES *b, const char *base, size_t len)
+{
+    if (b->slots == NULL)
+	return NULL;
+    for (size_t h = mstore_base_hash(base, len) & b->mask; b->slots[h]; h = (h + 1) & b->mask) {
+	MSTORE_OLD *o = &b->old[b->slots[h] - 1];
+
+	if (o->base_len == len && memcmp(STR(b->names) + o->name_off, base, len) == 0)
+	    return o;
+    }
+    return NULL;
+}
 
 typedef struct mstore_newfile {
     char   *name;
@@ -399,14 +461,12 @@ static void mstore_newfile_add(MSTORE_NEWFILE **list, size_t *n, size_t *size,
 /* mstore_scan_cur - one readdir pass over cur/: match bases against the
  * old records (marking them seen); unknown names go to the new list when
  * collect is set */
-static int mstore_scan_cur(int curfd, HTABLE *bases, MSTORE_OLD *old,
-			           MSTORE_NEWFILE **nl, size_t *nn, size_t *ns, bool collect)
+static int mstore_scan_cur(int curfd, MSTORE_BASES *b, MSTORE_NEWFILE **nl, size_t *nn,
+			           size_t *ns, bool collect)
 {
     int     fd = dup(curfd);
     DIR    *dp;
     struct dirent *de;
-    MSTORE_FNAME fn;
-    char    base[NAME_MAX + 1];
 
     if (fd < 0 || (dp = fdopendir(fd)) == NULL) {
 	if (fd >= 0)
@@ -417,16 +477,19 @@ static int mstore_scan_cur(int curfd, HTABLE *bases, MSTORE_OLD *old,
     while ((de = readdir(dp)) != NULL) {
 	if (de->d_name[0] == '.')
 	    continue;
-	mstore_fname_parse(de->d_name, &fn);
-	memcpy(base, de->d_name, fn.base_len);
-	base[fn.base_len] = 0;
-	HTABLE_ENTRY *he = htable_locate(bases, base);
+	const char *info = strstr(de->d_name, ":2,");
+	size_t  base_len = info ? (size_t) (info - de->d_name) : strlen(de->d_name);
+	MSTORE_OLD *o = mstore_bases_find(b, de->d_name, base_len);
 
-	if (he) {
-	    MSTORE_OLD *o = &old[(uintptr_t) he->value];
-
-	    if (o->seen_name == NULL)
-		o->seen_name = mystrdup(de->d_name);
+	if (o) {
+	    if (o->seen_off == 0) {
+		if (strcmp(STR(b->names) + o->name_off, de->d_name) == 0) {
+		    o->seen_off = 1;
+		} else {
+		    o->seen_off = LEN(b->seen) + 2;
+		    vstring_catn(b->seen, de->d_name, strlen(de->d_name) + 1);
+		}
+	    }
 	} else if (collect) {
 	    mstore_newfile_add(nl, nn, ns, de->d_name, true);
 	}
@@ -460,7 +523,7 @@ static int mstore_sync_scan(MSTORE *store, MDB_txn *txn, const char *dir, const 
 			            const char **error_r)
 {
     VSTRING *p = vstring_alloc(256), *newname = vstring_alloc(256);
-    HTABLE *bases = htable_create(1024);
+    MSTORE_BASES bases;
     MSTORE_OLD *old = NULL;
     size_t  nold = 0, oldsize = 0, nnew = 0, newsize = 0;
     MSTORE_NEWFILE *nl = NULL;
@@ -472,6 +535,9 @@ static int mstore_sync_scan(MSTORE *store, MDB_txn *txn, const char *dir, const 
     MSTORE_FNAME fn;
 
     clock_gettime(CLOCK_REALTIME, &scan);
+    memset(&bases, 0, sizeof(bases));
+    bases.names = vstring_alloc(frec->count * 64 + 64);
+    bases.seen = vstring_alloc(256);
     vstring_fmt(p, "%s/cur", path);
     if ((curfd = open(STR(p), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(curfd, &sc) < 0) {
 	mstore_fail(store, error_r, "open %s: %m", STR(p));
@@ -505,17 +571,17 @@ static int mstore_sync_scan(MSTORE *store, MDB_txn *txn, const char *dir, const 
 		old = myreallocarray(old, oldsize, sizeof(*old));
 	    }
 	    MSTORE_OLD *o = &old[nold];
+	    const char *name = (const char *) val.mv_data + sizeof(MSTORE_REC);
+	    size_t  name_len = val.mv_size - sizeof(MSTORE_REC);
+	    const char *info = memmem(name, name_len, ":2,", 3);
 
 	    memcpy(&o->rec, val.mv_data, sizeof(o->rec));
 	    o->uid = mstore_key_uid(&key);
-	    o->name = mystrndup((const char *) val.mv_data + sizeof(MSTORE_REC),
-				val.mv_size - sizeof(MSTORE_REC));
-	    o->seen_name = NULL;
-	    mstore_fname_parse(o->name, &fn);
-	    o->name[fn.base_len] = 0;
-	    htable_enter(bases, o->name, (void *) (uintptr_t) nold);
-	    if (fn.has_info)
-		o->name[fn.base_len] = ':';
+	    o->name_off = LEN(bases.names);
+	    o->base_len = (uint32_t) (info ? (size_t) (info - name) : name_len);
+	    o->seen_off = 0;
+	    vstring_catn(bases.names, name, name_len);
+	    vstring_addch(bases.names, 0);
 	    nold++;
 	}
 	mdb_cursor_close(cur);
@@ -524,21 +590,25 @@ static int mstore_sync_scan(MSTORE *store, MDB_txn *txn, const char *dir, const 
 	    goto out;
 	}
     }
-    if (mstore_scan_cur(curfd, bases, old, &nl, &nnew, &newsize, true) < 0
+    bases.old = old;
+    bases.nold = nold;
+    if (nold)
+	mstore_bases_index(&bases);
+    if (mstore_scan_cur(curfd, &bases, &nl, &nnew, &newsize, true) < 0
 	|| mstore_scan_new(newfd, &nl, &nnew, &newsize) < 0) {
 	mstore_fail(store, error_r, "read %s: %m", path);
 	goto out;
     }
     /* Second look for anything that seems to be gone. */
     for (size_t i = 0; i < nold; i++)
-	if (old[i].seen_name == NULL) {
-	    (void) mstore_scan_cur(curfd, bases, old, &nl, &nnew, &newsize, false);
+	if (old[i].seen_off == 0) {
+	    (void) mstore_scan_cur(curfd, &bases, &nl, &nnew, &newsize, false);
 	    break;
 	}
     for (size_t i = 0; i < nold; i++) {
 	MSTORE_OLD *o = &old[i];
 
-	if (o->seen_name == NULL) {
+	if (o->seen_off == 0) {
 	    if (mstore_rec_del(store, txn, frec->id, o->uid, modseq) < 0) {
 		goto fail_store;
 	    }
@@ -547,10 +617,12 @@ static int mstore_sync_scan(MSTORE *store, MDB_txn *txn, const char *dir, const 
 	    changed = true;
 	    continue;
 	}
-	if (strcmp(o->seen_name, o->name) == 0)
+	if (o->seen_off == 1)
 	    continue;
 	/* Renamed by someone else: take over the flags in the name. */
-	mstore_fname_parse(o->seen_name, &fn);
+	const char *seen_name = STR(bases.seen) + o->seen_off - 2;
+
+	mstore_fname_parse(seen_name, &fn);
 	uint32_t defined = frec->nkeywords >= 26 ? 0x3ffffffu : ((1u << frec->nkeywords) - 1);
 	uint32_t flags = fn.flags;
 	uint32_t kws = (o->rec.keywords & ~0x3ffffffu) | (fn.kwletters & defined);
@@ -561,8 +633,8 @@ static int mstore_sync_scan(MSTORE *store, MDB_txn *txn, const char *dir, const 
 	    o->rec.modseq = modseq;
 	    changed = true;
 	}
-	if (mstore_rec_put(store, txn, frec->id, o->uid, &o->rec, o->seen_name,
-			   strlen(o->seen_name), false) < 0)
+	if (mstore_rec_put(store, txn, frec->id, o->uid, &o->rec, seen_name,
+			   strlen(seen_name), false) < 0)
 	    goto fail_store;
     }
     /* Rebuild: keep unique U= values of files in cur/. */
@@ -572,7 +644,8 @@ static int mstore_sync_scan(MSTORE *store, MDB_txn *txn, const char *dir, const 
 	    if (nl[i].in_cur && fn.has_uid)
 		nl[i].keep_uid = fn.uid;
 	}
-	qsort(nl, nnew, sizeof(*nl), mstore_newfile_cmp);
+	if (nnew > 1)
+	    qsort(nl, nnew, sizeof(*nl), mstore_newfile_cmp);
 	for (size_t i = 1; i < nnew; i++)
 	    if (nl[i].keep_uid && nl[i].keep_uid == nl[i - 1].keep_uid) {
 		msg_warn("%s/cur: UID %u appears twice (%s, %s): the second gets a new UID",
@@ -583,7 +656,8 @@ static int mstore_sync_scan(MSTORE *store, MDB_txn *txn, const char *dir, const 
 	    if (nl[i].keep_uid >= frec->uidnext)
 		frec->uidnext = nl[i].keep_uid + 1;
     }
-    qsort(nl, nnew, sizeof(*nl), mstore_newfile_cmp);
+    if (nnew > 1)
+	qsort(nl, nnew, sizeof(*nl), mstore_newfile_cmp);
     for (size_t pass = 0; pass < 2; pass++) {
 	for (size_t i = 0; i < nnew; i++) {
 	    MSTORE_NEWFILE *nf = &nl[i];
@@ -655,15 +729,13 @@ out:
 	close(curfd);
     if (newfd >= 0)
 	close(newfd);
-    for (size_t i = 0; i < nold; i++) {
-	myfree(old[i].name);
-	myfree(old[i].seen_name);
-    }
     myfree(old);
+    myfree(bases.slots);
+    vstring_free(&bases.names);
+    vstring_free(&bases.seen);
     for (size_t i = 0; i < nnew; i++)
 	myfree(nl[i].name);
     myfree(nl);
-    htable_free(&bases, NULL);
     vstring_free(&p);
     vstring_free(&newname);
     return status;
