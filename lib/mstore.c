@@ -374,7 +374,16 @@ int     mstore_dir_to_name(const MSTORE *store, const char *dir, VSTRING *name)
 	if (end == NULL)
 	    break;
     }
-    return 0;
+    /* Only directories that the forward mapping would produce are
+     * folders (".inbox", ".~x" and the like are not): listing and
+     * selecting must agree. */
+    VSTRING *back = vstring_alloc(LEN(name) + 16);
+    const char *err_save = NULL;
+    int     ok;
+
+    ok = mstore_name_to_dir(store, STR(name), back, &err_save) == 0 && strcmp(STR(back), dir) == 0;
+    vstring_free(&back);
+    return ok ? 0 : -1;
 }
 
 /* ---- the folder list ---- */
