@@ -64,11 +64,19 @@
  * (NULL handle, a view used after its MSTORE was closed, a UID list that
  * is not sorted) is a panic.
  *
+ * Cost (bench/mstore_bench, 100,000 messages, ext4): a warm open of an
+ * unchanged folder takes ~10-20 ms; a rescan (any change to cur/ or new/,
+ * including our own renames, so the first sync after a STORE or a
+ * delivery) reads cur/ once and matches names in a hash table, a few
+ * hundred ms; moving new files costs one rename each.
+ *
  * Limits: MSTORE_KEYWORDS_MAX keywords per folder (the first 26 also as
  * Maildir letters a-z in file names); folder names up to
  * MSTORE_NAME_MAX bytes on disk; cached blobs up to MSTORE_BLOB_MAX
- * bytes; UIDs are 32-bit (a folder that reaches 2^32-1 gets a new
- * UIDVALIDITY and is renumbered). Not thread-safe: one MSTORE per thread.
+ * bytes; UIDs are 32-bit (a folder whose UIDNEXT reaches 2^32-2 takes
+ * no more messages: sync and append report an error; not renumbered). Not thread-safe: one MSTORE per thread;
+ * not fork-safe: open the MSTORE in the process that uses it (an LMDB
+ * environment must not cross fork()).
  */
 #ifndef MSTORE_H
 #define MSTORE_H
@@ -252,7 +260,10 @@ int mstore_delete(MSTORE *store, const char *name, const char **error_r);
  * B.x), keeping UIDs and UIDVALIDITY. Renaming INBOX (RFC 3501) moves
  * all its messages into the new folder (keeping their UIDs) and leaves
  * INBOX empty with a new UIDVALIDITY; INBOX's children are not moved.
- * Fails when newname exists or either name is invalid. */
+ * Subscriptions are left as they are (RFC 3501 leaves that open; a
+ * client re-subscribes). Fails when newname or one of the renamed
+ * children's new names exists, when newname is below oldname, or when
+ * either name is invalid. */
 int mstore_rename(MSTORE *store, const char *oldname, const char *newname,
 		  const char **error_r);
 

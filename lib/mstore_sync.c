@@ -682,8 +682,11 @@ static int mstore_sync_scan(MSTORE *store, MDB_txn *txn, const char *dir, const 
 		mstore_fname_build(newname, nf->name, fn.base_len, uid, fn.flags,
 				   fn.kwletters & (frec->nkeywords >= 26 ? 0x3ffffffu
 						   : ((1u << frec->nkeywords) - 1)));
-		if (LEN(newname) > NAME_MAX)
+		if (LEN(newname) > NAME_MAX) {
+		    msg_warn("%s/%s/%s: name too long to add a UID: skipped", path,
+			     nf->in_cur ? "cur" : "new", nf->name);
 		    continue;
+		}
 		if (mstore_rename_noreplace(srcfd, nf->name, curfd, STR(newname)) < 0) {
 		    if (errno != ENOENT)
 			msg_warn("rename %s/%s/%s: %m", path, nf->in_cur ? "cur" : "new", nf->name);

@@ -20,6 +20,17 @@
 int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static MSTORE *stores[2];
+static char scratch[128];
+
+/* fuzz_cleanup - remove the scratch Maildirs at exit */
+static void fuzz_cleanup(void)
+{
+    char    cmd[200];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
+    if (scratch[0])
+	(void) !system(cmd);
+}
 
 /* fuzz_store - one storage per separator in a scratch directory */
 static MSTORE *fuzz_store(int which)
@@ -30,8 +41,11 @@ static MSTORE *fuzz_store(int which)
 	MSTORE_SETTINGS set;
 	const char *why;
 
-	snprintf(loc[which], sizeof(loc[which]), "maildir:/tmp/fuzz_mstore_names.%ld.%d/Maildir",
-		 (long) getpid(), which);
+	if (scratch[0] == 0) {
+	    snprintf(scratch, sizeof(scratch), "/tmp/fuzz_mstore_names.%ld", (long) getpid());
+	    atexit(fuzz_cleanup);
+	}
+	snprintf(loc[which], sizeof(loc[which]), "maildir:%s/%d/Maildir", scratch, which);
 	set.location = loc[which];
 	set.home = "/tmp";
 	set.separator = which ? '/' : '.';
