@@ -692,16 +692,42 @@ TEST(concurrent_syncs_and_delivery)
     enum {
 	NMSG = 300
     };
-    pid_t   pids[3];
+    pid_t   pids[4];
     int     status;
 
     fresh();
     MSTORE *s = open_store('.');
 
     mstore_close(&s);
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < 4; p++) {
 	fflush(NULL);
 	if ((pids[p] = fork()) == 0) {
+	    if (p == 3) {
+		/* Another Maildir program toggling \Seen by renaming files. */
+		char    dir[400], a[800], b[800];
+
+		snprintf(dir, sizeof(dir), "%s/cur", maildir);
+		for (int round = 0; round < 400; round++) {
+		    DIR    *d = opendir(dir);
+		    struct dirent *de;
+		    int     k = 0;
+
+		    while (d && (de = readdir(d)) != NULL) {
+			char   *info = strstr(de->d_name, ":2,");
+
+			if (info == NULL || k++ % 7 != round % 7)
+			    continue;
+			snprintf(a, sizeof(a), "%s/%s", dir, de->d_name);
+			snprintf(b, sizeof(b), "%s/%.*s:2,%s", dir, (int) (info - de->d_name),
+				 de->d_name, strchr(info + 3, 'S') ? "" : "S");
+			(void) rename(a, b);	/* may lose races: fine */
+		    }
+		    if (d)
+			closedir(d);
+		    usleep(500);
+		}
+		_exit(0);
+	    }
 	    if (p == 2) {
 		/* The delivery agent. */
 		for (int i = 0; i < NMSG; i++) {
@@ -749,7 +775,7 @@ TEST(concurrent_syncs_and_delivery)
 	    _exit(0);
 	}
     }
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < 4; p++) {
 	waitpid(pids[p], &status, 0);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 	    UNIT_FAIL("child %d status 0x%x", p, status);
