@@ -1018,6 +1018,9 @@ TEST(rename_inbox_and_folders)
     CHECK(mstore_delete(s, "Old", &why) == 0);
     CHECK_INT(mstore_exists(s, "Old", &why), 0);
     CHECK(mstore_folder_open(s, "Old", 0, &why) == NULL);
+    CHECK(strncmp(why, "[NONEXISTENT] ", 14) == 0);
+    CHECK(mstore_create(s, "Z", &why) == -1);
+    CHECK(strncmp(why, "[ALREADYEXISTS] ", 16) == 0);
     CHECK(mstore_create(s, "Old", &why) == 0);
     f = mstore_folder_open(s, "Old", 0, &why);
     CHECK(f && mstore_folder_view(f)->count == 0);
