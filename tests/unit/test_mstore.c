@@ -71,12 +71,13 @@ static void drop_file(const char *folder_path, int i, const char *body)
 	perror(fin);
 }
 
-/* cur_names - the names in a cur/ directory, sorted, joined by '\n' */
+/* name_cmp - qsort strings */
 static int name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/* cur_names - the names in a cur/ directory, sorted, joined by '\n' */
 static char *cur_names(const char *folder_path, int *n_r)
 {
     char    p[600];
