@@ -27,6 +27,10 @@
 
 #define MASTER_LISTEN_FD 3
 #define MASTER_STATUS_FD 4
+/* With more than one listener (inet_interfaces = all on IPv4 + IPv6, or an
+ * address list), master passes "-s N": the first listener is fd 3, the
+ * others fds 5 .. 5+N-2. */
+#define MASTER_XLISTEN_FD 5
 
 typedef struct master_status {
     pid_t   pid;
@@ -43,6 +47,7 @@ typedef struct server_opts {
     /* multi server: number of clients now open (for idle accounting) */
     bool    no_idle_exit;	/* never exit for max_idle (qmgr, auth) */
     bool    stay_root;		/* keep root (local: switches per recipient) */
+    int     client_limit;	/* multi server: clients per process (0: 1000) */
 } SERVER_OPTS;
 
 /* Service of one client connection on a STREAM (already has ipc/smtpd
@@ -62,7 +67,8 @@ void multi_server_disconnect(int fd);
 int multi_server_client_count(void);
 
 /* Trigger server: on_trigger runs for each trigger message (buf/len as
- * read; len 0 for a wakeup timer tick). The loop is event_run(), so the
+ * read). A master.cf wakeup arrives as the byte "W" written to the
+ * service's own socket/fifo (as Postfix's TRIGGER_REQ_WAKEUP). The loop is event_run(), so the
  * daemon may add its own timers and fds. */
 typedef void (*trigger_fn)(const char *buf, ssize_t len, const char *service, char **argv);
 PH_NORETURN void trigger_server_main(int argc, char **argv, trigger_fn on_trigger,

@@ -1,0 +1,643 @@
+/* sendmail - the Sendmail-compatible mail submission command (also mailq).
+ *
+ * SYNOPSIS
+ *	sendmail [options] [recipient ...]
+ *	mailq [-c config_dir] [-v]          (same as sendmail -bp)
+ *
+ * DESCRIPTION
+ *	sendmail reads a message from standard input and queues it for
+ *	delivery through postdrop(1) into the maildrop queue, so local
+ *	submission works while the mail daemons are stopped; then it pokes
+ *	qmgr (queue_directory/public/qmgr) when that socket exists.
+ *
+ *	Like Postfix's cleanup for local submission, it adds Message-Id:,
+ *	Date: and From: (with the -F or $NAME full name) when the message
+ *	lacks them, and "To: undisclosed-recipients:;" when it has no To:
+ *	or Cc:. Unqualified addresses get "@$myorigin". Bcc: and Resent-Bcc:
+ *	headers are removed. Line endings become LF (CRLF accepted). A
+ *	leading Unix "From " line is dropped.
+ *
+ * OPTIONS
+ *	-t	Take recipients from To:, Cc: and Bcc: (Resent-To:, Resent-Cc:,
+ *		Resent-Bcc: when the message has Resent- headers), in addition
+ *		to those on the command line.
+ *	-i, -oi	A line with a single "." does not end the message.
+ *	-f sender, -r sender
+ *		Envelope sender (default: login name @$myorigin); "<>" or ""
+ *		for the null sender.
+ *	-F full_name
+ *		Full name for an added From: header.
+ *	-N dsn	DSN notify: never, or a comma list of success, delay, failure.
+ *	-R ret	DSN return: full or hdrs.   -V envid  DSN envelope ID.
+ *	-B type	Body type: 7BIT or 8BITMIME.
+ *	-bp	List the queue (runs postqueue -p). argv[0] "mailq" does this.
+ *	-bm	Read mail from standard input and queue it (the default).
+ *	-bs	SMTP on standard input: not available yet (EX_UNAVAILABLE).
+ *	-q	Flush the queue (runs postqueue -f). -q with an interval is
+ *		ignored, as in Postfix.
+ *	-C dir, -c dir
+ *		Configuration directory (passed on to postdrop/postqueue).
+ *	-v	Verbose logging (more -v, more logging).
+ *	-oX..., -n, -m, -U, -G, -i, -L x, -h n, -O x, -X x, -A x, -e x
+ *		Ignored for Sendmail compatibility (-oi means -i).
+ *
+ * EXIT STATUS
+ *	As sysexits.h: 0 queued; EX_USAGE bad option; EX_DATAERR malformed
+ *	message (header too large); EX_TEMPFAIL (75) no recipients or
+ *	postdrop failed (as Postfix's sendmail); EX_UNAVAILABLE -bs; a
+ *	sysexits code from postdrop is passed on.
+ *
+ * LIMITS
+ *	The header section is bounded by header_size_limit; the message by
+ *	message_size_limit (enforced by postdrop). Memory use does not grow
+ *	with the body, which is streamed.
+ */
+#include "sys_defs.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr822.h"
+#include "argv.h"
+#include "config.h"
+#include "mail_date.h"
+#include "mail_queue.h"
+#include "msg.h"
+#include "mymalloc.h"
+#include "qfile.h"
+#include "queue_id.h"
+#include "server.h"
+#include "vstring.h"
+
+#define SM_MAX_RCPTS 10000
+
+typedef struct sm_opts {
+    bool    extract;			/* -t */
+    bool    ignore_dot;			/* -i */
+    char   *sender;			/* -f; NULL = login name */
+    char   *full_name;			/* -F */
+    char   *config_dir;			/* -C/-c */
+    int     notify;			/* -N */
+    char   *ret;			/* -R */
+    char   *envid;			/* -V */
+    char   *body_type;			/* -B */
+} SM_OPTS;
+
+static const char *sm_user;		/* "name(uid)" for messages */
+
+/* sm_usage - complain about options */
+static PH_NORETURN void sm_usage(const char *what)
+{
+    msg_fatal_status(EX_USAGE, "%s; usage: sendmail [-t] [-i] [-f sender] [-F name] "
+		     "[-bp|-bs|-bm|-q] [-C config_dir] [-v] [recipient ...]", what);
+}
+
+/* sm_command_path - where a companion command lives: command_directory,
+ * else the directory of this executable */
+static char *sm_command_path(const char *name)
+{
+    VSTRING *path = vstring_alloc(100);
+    char    self[4096];
+    ssize_t n;
+
+    vstring_fmt(path, "%s/%s", var_command_directory, name);
+    if (access(STR(path), X_OK) == 0)
+	return vstring_export(&path);
+    if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+	char   *slash;
+
+	self[n] = 0;
+	if ((slash = strrchr(self, '/')) != NULL) {
+	    *slash = 0;
+	    vstring_fmt(path, "%s/%s", self, name);
+	    if (access(STR(path), X_OK) == 0)
+		return vstring_export(&path);
+	}
+    }
+    vstring_fmt(path, "%s/%s", var_command_directory, name);
+    return vstring_export(&path);
+}
+
+/* sm_exec_postqueue - run postqueue with one option (never returns) */
+static PH_NORETURN void sm_exec_postqueue(const SM_OPTS *opts, const char *flag)
+{
+    char   *path = sm_command_path("postqueue");
+    ARGV   *av = argv_alloc(8);
+
+    argv_add(av, "postqueue", (char *) NULL);
+    if (opts->config_dir)
+	argv_add(av, "-c", opts->config_dir, (char *) NULL);
+    for (int i = 0; i < msg_verbose; i++)
+	argv_add(av, "-v", (char *) NULL);
+    argv_add(av, flag, (char *) NULL);
+    execv(path, av->argv);
+    msg_fatal_status(EX_UNAVAILABLE, "execute %s: %s", path, strerror(errno));
+}
+
+/* sm_qualify - address in internal form with @myorigin when unqualified */
+static char *sm_qualify(const char *addr)
+{
+    VSTRING *vp;
+
+    if (*addr == 0 || strchr(addr, '@') != NULL)
+	return mystrdup(addr);
+    vp = vstring_alloc(64);
+    vstring_fmt(vp, "%s@%s", addr, var_myorigin);
+    return vstring_export(&vp);
+}
+
+/* sm_add_rcpts - parse an address list, qualify, append */
+static void sm_add_rcpts(ARGV *rcpts, const char *text, size_t len)
+{
+    ARGV   *list = argv_alloc(4);
+    int     skipped = 0;
+
+    addr822_parse_list(list, text, len, SM_MAX_RCPTS, &skipped);
+    if (skipped)
+	msg_warn("%s: %d overlong or excess address(es) ignored", sm_user, skipped);
+    for (int i = 0; i < list->argc; i++) {
+	char   *q;
+
+	if (rcpts->argc >= SM_MAX_RCPTS)
+	    msg_fatal_status(EX_DATAERR, "%s: too many recipients", sm_user);
+	q = sm_qualify(list->argv[i]);
+	argv_add(rcpts, q, (char *) NULL);
+	myfree(q);
+    }
+    argv_free(&list);
+}
+
+/* sm_getline - read a line (LF removed, a CR before it too) of at most
+ * max bytes; returns 1 for a complete line, 2 for a partial one (max
+ * reached, the rest follows), 0 at EOF with nothing read */
+static int sm_getline(FILE *fp, VSTRING *line, size_t max)
+{
+    int     ch;
+
+    vstring_reset(line);
+    while ((ch = getc(fp)) != EOF) {
+	if (ch == '\n') {
+	    if (LEN(line) > 0 && STR(line)[LEN(line) - 1] == '\r')
+		vstring_truncate(line, LEN(line) - 1);
+	    return 1;
+	}
+	vstring_addch(line, ch);
+	if (LEN(line) >= max)
+	    return 2;
+    }
+    return LEN(line) ? 1 : 0;
+}
+
+/* sm_header_name_len - length of the field name when line starts a header */
+static size_t sm_header_name_len(const char *line)
+{
+    size_t  n = 0;
+
+    while (line[n] > 32 && line[n] < 127 && line[n] != ':')
+	n++;
+    if (n == 0 || line[n] != ':')
+	return 0;
+    return n;
+}
+
+/* sm_is - header name comparison */
+static bool sm_is(const char *hdr, size_t nlen, const char *name)
+{
+    return strlen(name) == nlen && strncasecmp(hdr, name, nlen) == 0;
+}
+
+/* sm_write - write to postdrop; a broken pipe is reported by its exit */
+static void sm_write(FILE *fp, const void *buf, size_t len)
+{
+    if (len > 0)
+	(void) fwrite(buf, 1, len, fp);
+}
+
+/* sm_spawn_postdrop - start postdrop with a pipe on its stdin */
+static pid_t sm_spawn_postdrop(const SM_OPTS *opts, FILE **fp_r)
+{
+    char   *path = sm_command_path("postdrop");
+    int     pfd[2];
+    pid_t   pid;
+
+    if (pipe(pfd) < 0)
+	msg_fatal_status(EX_OSERR, "pipe: %s", strerror(errno));
+    if ((pid = fork()) < 0)
+	msg_fatal_status(EX_OSERR, "fork: %s", strerror(errno));
+    if (pid == 0) {
+	ARGV   *av = argv_alloc(8);
+
+	close(pfd[1]);
+	if (dup2(pfd[0], 0) < 0)
+	    _exit(EX_OSERR);
+	close(pfd[0]);
+	argv_add(av, "postdrop", (char *) NULL);
+	if (opts->config_dir)
+	    argv_add(av, "-c", opts->config_dir, (char *) NULL);
+	for (int i = 0; i < msg_verbose; i++)
+	    argv_add(av, "-v", (char *) NULL);
+	execv(path, av->argv);
+	msg_fatal_status(EX_UNAVAILABLE, "execute %s: %s", path, strerror(errno));
+    }
+    close(pfd[0]);
+    if ((*fp_r = fdopen(pfd[1], "w")) == NULL)
+	msg_fatal_status(EX_OSERR, "fdopen: %s", strerror(errno));
+    myfree(path);
+    return pid;
+}
+
+/* sm_opt_arg - the value of an option: attached or the next argument */
+static const char *sm_opt_arg(char **argv, int *ip, const char *arg)
+{
+    if (arg[2])
+	return arg + 2;
+    if (argv[*ip + 1] == NULL)
+	sm_usage("option requires an argument");
+    return argv[++*ip];
+}
+
+/* sm_parse_notify - -N value into QFILE_NOTIFY_* bits */
+static int sm_parse_notify(const char *val)
+{
+    ARGV   *av = argv_split(val, ", ");
+    int     bits = 0;
+
+    for (int i = 0; i < av->argc; i++) {
+	if (strcasecmp(av->argv[i], "never") == 0)
+	    bits |= QFILE_NOTIFY_NEVER;
+	else if (strcasecmp(av->argv[i], "success") == 0)
+	    bits |= QFILE_NOTIFY_SUCCESS;
+	else if (strcasecmp(av->argv[i], "failure") == 0)
+	    bits |= QFILE_NOTIFY_FAILURE;
+	else if (strcasecmp(av->argv[i], "delay") == 0)
+	    bits |= QFILE_NOTIFY_DELAY;
+	else
+	    sm_usage("bad -N value");
+    }
+    if ((bits & QFILE_NOTIFY_NEVER) && bits != QFILE_NOTIFY_NEVER)
+	sm_usage("-N never cannot be combined with other values");
+    argv_free(&av);
+    return bits;
+}
+
+/* sm_strip_angle - "<addr>" -> "addr" */
+static char *sm_strip_angle(const char *val)
+{
+    size_t  len = strlen(val);
+
+    if (len >= 2 && val[0] == '<' && val[len - 1] == '>')
+	return mystrndup(val + 1, len - 2);
+    return mystrdup(val);
+}
+
+/* main - sendmail command entry point */
+int     main(int argc, char **argv)
+{
+    SM_OPTS opts;
+    const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    const char *err;
+    char    mode = 'm';
+    int     i;
+    ARGV   *rcpts = argv_alloc(8), *rcpts_to = argv_alloc(8), *rcpts_resent = argv_alloc(8);
+    ARGV   *headers = argv_alloc(32);
+    VSTRING *line = vstring_alloc(256), *hdr = vstring_alloc(256), *vp = vstring_alloc(256);
+    bool    have_from = false, have_date = false, have_msgid = false, have_to = false;
+    bool    have_resent = false, ended = false;
+    size_t  hdr_total = 0;
+    char   *body_first = NULL;
+    FILE   *pd;
+    pid_t   pid;
+    int     status, ret;
+    struct passwd *pw;
+    char    userbuf[256];
+
+    memset(&opts, 0, sizeof(opts));
+    msg_init(strcmp(base, "mailq") == 0 ? "mailq" : "sendmail", MSG_TO_STDERR);
+    config_set_process("sendmail");
+    signal(SIGPIPE, SIG_IGN);
+    if (strcmp(base, "mailq") == 0)
+	mode = 'p';
+
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+	const char *arg = argv[i];
+
+	if (strcmp(arg, "--") == 0) {
+	    i++;
+	    break;
+	}
+	switch (arg[1]) {
+	case 't':
+	    opts.extract = true;
+	    break;
+	case 'i':
+	    opts.ignore_dot = true;
+	    break;
+	case 'v':
+	    msg_verbose++;
+	    break;
+	case 'o':
+	    if (strcmp(arg, "-oi") == 0)
+		opts.ignore_dot = true;
+	    break;				/* -oXvalue: ignored */
+	case 'f':
+	case 'r':
+	    myfree(opts.sender);
+	    opts.sender = sm_strip_angle(sm_opt_arg(argv, &i, arg));
+	    break;
+	case 'F':
+	    myfree(opts.full_name);
+	    opts.full_name = mystrdup(sm_opt_arg(argv, &i, arg));
+	    break;
+	case 'C':
+	case 'c':
+	    myfree(opts.config_dir);
+	    opts.config_dir = mystrdup(sm_opt_arg(argv, &i, arg));
+	    config_set_dir(opts.config_dir);
+	    break;
+	case 'N':
+	    opts.notify = sm_parse_notify(sm_opt_arg(argv, &i, arg));
+	    break;
+	case 'R':
+	    opts.ret = mystrdup(sm_opt_arg(argv, &i, arg));
+	    if (strcasecmp(opts.ret, "full") != 0 && strcasecmp(opts.ret, "hdrs") != 0)
+		sm_usage("bad -R value");
+	    break;
+	case 'V':
+	    opts.envid = mystrdup(sm_opt_arg(argv, &i, arg));
+	    break;
+	case 'B':
+	    opts.body_type = mystrdup(sm_opt_arg(argv, &i, arg));
+	    if (strcasecmp(opts.body_type, "8BITMIME") != 0
+		&& strcasecmp(opts.body_type, "7BIT") != 0)
+		sm_usage("bad -B value");
+	    break;
+	case 'L':
+	case 'h':
+	case 'O':
+	case 'X':
+	case 'A':
+	case 'e':
+	    (void) sm_opt_arg(argv, &i, arg);	/* ignored */
+	    break;
+	case 'n':
+	case 'm':
+	case 'U':
+	case 'G':
+	    break;
+	case 'b':
+	    if (arg[2] && arg[3] == 0 && strchr("pmsd", arg[2]) != NULL)
+		mode = arg[2];
+	    else
+		sm_usage("unsupported -b option");
+	    break;
+	case 'q':
+	    /* -q alone flushes; -q with an interval is daemon mode: ignored */
+	    mode = arg[2] == 0 ? 'q' : 'Q';
+	    break;
+	default:
+	    msg_error("illegal option -- %c", arg[1] ? arg[1] : '-');
+	    sm_usage("bad option");
+	}
+    }
+
+    if (config_load(CONFIG_FLAG_NO_WARN | CONFIG_FLAG_NO_FILE_OK, &err) < 0)
+	msg_fatal_status(EX_CONFIG, "%s", err);
+    mail_queue_init(var_queue_directory, var_hash_queue_depth, var_hash_queue_names);
+
+    switch (mode) {
+    case 'p':
+	sm_exec_postqueue(&opts, "-p");
+    case 'q':
+	sm_exec_postqueue(&opts, "-f");
+    case 'Q':
+	return 0;
+    case 's':
+	msg_fatal_status(EX_UNAVAILABLE, "-bs is not available yet: "
+			 "the stand-alone SMTP mode of smtpd is not implemented");
+    case 'd':
+	msg_fatal_status(EX_UNAVAILABLE, "-bd is not supported: use \"posthorn start\"");
+    default:
+	break;
+    }
+
+    pw = getpwuid(getuid());
+    snprintf(userbuf, sizeof(userbuf), "%s(%ld)", pw ? pw->pw_name : "unknown", (long) getuid());
+    sm_user = userbuf;
+    if (opts.sender == NULL) {
+	if (pw == NULL)
+	    msg_fatal_status(EX_OSERR, "%s: no login name found for user ID %ld",
+			     sm_user, (long) getuid());
+	opts.sender = mystrdup(pw->pw_name);
+    }
+    {
+	char   *q = sm_qualify(opts.sender);
+
+	myfree(opts.sender);
+	opts.sender = q;
+    }
+    if (opts.full_name == NULL && getenv("NAME") != NULL)
+	opts.full_name = mystrdup(getenv("NAME"));
+    for (; i < argc; i++)
+	sm_add_rcpts(rcpts, argv[i], strlen(argv[i]));
+    if (!opts.extract && rcpts->argc == 0)
+	msg_fatal_status(EX_TEMPFAIL, "%s: Recipient addresses must be specified on "
+			 "the command line or via the -t option", sm_user);
+
+    /* Read the header section: logical headers (with folded lines). */
+    for (bool first = true;; first = false) {
+	ret = sm_getline(stdin, line, var_header_size_limit + 1);
+	if (ret == 0) {
+	    ended = true;
+	    break;
+	}
+	if (!opts.ignore_dot && ret == 1 && strcmp(STR(line), ".") == 0) {
+	    ended = true;
+	    break;
+	}
+	if (first && strncmp(STR(line), "From ", 5) == 0)
+	    continue;				/* Unix mailbox From_ line */
+	hdr_total += LEN(line) + 1;
+	if (hdr_total > (size_t) var_header_size_limit)
+	    msg_fatal_status(EX_DATAERR, "%s: message header size exceeds "
+			     "header_size_limit (%ld bytes)", sm_user, var_header_size_limit);
+	if (LEN(line) == 0)
+	    break;
+	if ((STR(line)[0] == ' ' || STR(line)[0] == '\t') && headers->argc > 0) {
+	    char   *prev = headers->argv[headers->argc - 1];
+
+	    vstring_fmt(vp, "%s\n%s", prev, STR(line));
+	    argv_truncate(headers, headers->argc - 1);
+	    argv_add(headers, STR(vp), (char *) NULL);
+	    continue;
+	}
+	if (sm_header_name_len(STR(line)) == 0) {
+	    body_first = mystrdup(STR(line));	/* not a header: body starts */
+	    break;
+	}
+	argv_add(headers, STR(line), (char *) NULL);
+    }
+
+    /* Look at the headers. */
+    for (int h = 0; h < headers->argc; h++) {
+	const char *text = headers->argv[h];
+	size_t  nlen = sm_header_name_len(text);
+	const char *val = text + nlen + 1;
+
+	if (sm_is(text, nlen, "From"))
+	    have_from = true;
+	else if (sm_is(text, nlen, "Date"))
+	    have_date = true;
+	else if (sm_is(text, nlen, "Message-Id"))
+	    have_msgid = true;
+	else if (sm_is(text, nlen, "To") || sm_is(text, nlen, "Cc"))
+	    have_to = true;
+	if (strncasecmp(text, "Resent-", 7) == 0)
+	    have_resent = true;
+	if (opts.extract) {
+	    if (sm_is(text, nlen, "To") || sm_is(text, nlen, "Cc") || sm_is(text, nlen, "Bcc"))
+		sm_add_rcpts(rcpts_to, val, strlen(val));
+	    else if (sm_is(text, nlen, "Resent-To") || sm_is(text, nlen, "Resent-Cc")
+		     || sm_is(text, nlen, "Resent-Bcc"))
+		sm_add_rcpts(rcpts_resent, val, strlen(val));
+	}
+    }
+    if (opts.extract) {
+	ARGV   *from = have_resent ? rcpts_resent : rcpts_to;
+
+	for (int r = 0; r < from->argc; r++)
+	    argv_add(rcpts, from->argv[r], (char *) NULL);
+	if (rcpts->argc == 0)
+	    msg_fatal_status(EX_TEMPFAIL, "%s: No recipient addresses found in message header",
+			     sm_user);
+    }
+
+    /* Hand the envelope and the message to postdrop. */
+    pid = sm_spawn_postdrop(&opts, &pd);
+    fprintf(pd, "sender %s\n", opts.sender);
+    if (opts.notify)
+	fprintf(pd, "notify %d\n", opts.notify);
+    for (int r = 0; r < rcpts->argc; r++)
+	fprintf(pd, "rcpt %s\n", rcpts->argv[r]);
+    if (opts.full_name && qfile_value_ok(opts.full_name, strlen(opts.full_name)))
+	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_FULL_NAME, opts.full_name);
+    if (opts.envid && qfile_value_ok(opts.envid, strlen(opts.envid)))
+	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_DSN_ENVID, opts.envid);
+    if (opts.ret)
+	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_DSN_RET,
+		strcasecmp(opts.ret, "full") == 0 ? "FULL" : "HDRS");
+    if (opts.body_type)
+	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_BODY,
+		strcasecmp(opts.body_type, "7BIT") == 0 ? "7BIT" : "8BITMIME");
+    fputc('\n', pd);
+
+    for (int h = 0; h < headers->argc; h++) {
+	const char *text = headers->argv[h];
+	size_t  nlen = sm_header_name_len(text);
+
+	if (sm_is(text, nlen, "Bcc") || sm_is(text, nlen, "Resent-Bcc"))
+	    continue;
+	fprintf(pd, "%s\n", text);
+    }
+    if (!have_msgid) {
+	char    id[QUEUE_ID_MAX], stamp[32];
+	time_t  now = time(NULL);
+	struct tm tm;
+
+	queue_id_new(id);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+	fprintf(pd, "Message-Id: <%s.%s@%s>\n", stamp, id, var_myhostname);
+    }
+    if (!have_date)
+	fprintf(pd, "Date: %s\n", mail_date(vp, time(NULL)));
+    if (!have_from) {
+	addr822_quote(hdr, opts.sender);
+	if (opts.full_name && *opts.full_name
+	    && qfile_value_ok(opts.full_name, strlen(opts.full_name))) {
+	    /* quote the display name when it has specials */
+	    if (strpbrk(opts.full_name, "()<>[]:;@\\,.\"") != NULL) {
+		fputs("From: \"", pd);
+		for (const char *cp = opts.full_name; *cp; cp++) {
+		    if (*cp == '"' || *cp == '\\')
+			fputc('\\', pd);
+		    fputc(*cp, pd);
+		}
+		fprintf(pd, "\" <%s>\n", STR(hdr));
+	    } else {
+		fprintf(pd, "From: %s <%s>\n", opts.full_name, STR(hdr));
+	    }
+	} else {
+	    fprintf(pd, "From: %s\n", STR(hdr));
+	}
+    }
+    if (!have_to)
+	fputs("To: undisclosed-recipients:;\n", pd);
+    fputc('\n', pd);
+
+    /* The body, streamed. */
+    if (body_first) {
+	fprintf(pd, "%s\n", body_first);
+	myfree(body_first);
+    }
+    if (!ended) {
+	bool    at_start = true;
+
+	while ((ret = sm_getline(stdin, line, 8192)) != 0) {
+	    if (at_start && ret == 1 && !opts.ignore_dot && strcmp(STR(line), ".") == 0)
+		break;
+	    sm_write(pd, STR(line), LEN(line));
+	    if (ret == 1)
+		fputc('\n', pd);
+	    at_start = ret == 1;
+	}
+    }
+    if (fclose(pd) != 0 && msg_verbose)
+	msg_warn("write to postdrop: %s", strerror(errno));
+    while (waitpid(pid, &status, 0) < 0) {
+	if (errno != EINTR)
+	    msg_fatal_status(EX_OSERR, "waitpid: %s", strerror(errno));
+    }
+    if (!WIFEXITED(status))
+	msg_fatal_status(EX_TEMPFAIL, "%s: postdrop terminated by signal %d", sm_user,
+			 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    if (WEXITSTATUS(status) != 0) {
+	int     code = WEXITSTATUS(status);
+
+	msg_fatal_status(code >= EX__BASE && code <= EX__MAX ? code : EX_TEMPFAIL,
+			 "%s: message not queued", sm_user);
+    }
+
+    /* Wake up qmgr when it is running; the periodic scan finds it anyway. */
+    vstring_fmt(vp, "%s/%s", var_queue_directory, MAIL_QUEUE_TRIGGER_PATH);
+    {
+	struct stat st;
+	char    req = MAIL_QUEUE_TRIGGER_NEW;
+
+	if (stat(STR(vp), &st) == 0 && trigger_send(STR(vp), &req, 1) < 0 && msg_verbose)
+	    msg_warn("trigger %s: %s", STR(vp), strerror(errno));
+    }
+    argv_free(&rcpts);
+    argv_free(&rcpts_to);
+    argv_free(&rcpts_resent);
+    argv_free(&headers);
+    vstring_free(&line);
+    vstring_free(&hdr);
+    vstring_free(&vp);
+    myfree(opts.sender);
+    myfree(opts.full_name);
+    myfree(opts.config_dir);
+    myfree(opts.ret);
+    myfree(opts.envid);
+    myfree(opts.body_type);
+    return 0;
+}
