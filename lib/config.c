@@ -125,7 +125,7 @@ static bool config_name_char(int ch)
 }
 
 /* config_valid_name - true for a non-empty [A-Za-z0-9_]+ name */
-static bool config_valid_name(const char *name, size_t len)
+bool    config_valid_name(const char *name, size_t len)
 {
     if (len == 0)
         return false;

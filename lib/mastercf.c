@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "argv.h"
+#include "config.h"
 #include "logical_line.h"
 #include "mastercf.h"
 #include "msg.h"
@@ -216,17 +217,6 @@ static int mastercf_number(const char *text, size_t len, int *val_r)
     return 0;
 }
 
-/* mastercf_valid_name - [A-Za-z0-9_]+ */
-static bool mastercf_valid_name(const char *name, size_t len)
-{
-    if (len == 0)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isalnum((unsigned char) name[i]) && name[i] != '_')
-            return false;
-    return true;
-}
-
 /* mastercf_override - "name=value" (or "name = value" in braces) */
 static int mastercf_override(MASTER_ENTRY *ent, const char *text, const char **why)
 {
@@ -240,7 +230,7 @@ static int mastercf_override(MASTER_ENTRY *ent, const char *text, const char **w
     }
     ne = eq;
     mastercf_trim(&ns, &ne);
-    if (!mastercf_valid_name(ns, (size_t) (ne - ns))) {
+    if (!config_valid_name(ns, (size_t) (ne - ns))) {
         *why = "-o: bad parameter name";
         return -1;
     }
