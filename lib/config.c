@@ -105,7 +105,7 @@ static const char *PH_PRINTF(1, 2) config_set_error(const char *fmt,...)
 }
 
 /* config_quote - printable, shortened copy of text for a message */
-static const char *config_quote(VSTRING *buf, const char *text, size_t len)
+const char *config_quote(VSTRING *buf, const char *text, size_t len)
 {
     vstring_reset(buf);
     for (size_t i = 0; i < len && i < CONFIG_QUOTE_MAX; i++) {

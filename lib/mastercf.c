@@ -29,7 +29,6 @@
 
 #define MASTERCF_MAX_LINE   (1024 * 1024)
 #define MASTERCF_MAX_NUMBER 1000000000
-#define MASTERCF_QUOTE_MAX  60
 
 static VSTRING *mastercf_err;
 
@@ -57,20 +56,10 @@ static const char *PH_PRINTF(3, 4) mastercf_error(const char *path, int line,
     return STR(mastercf_err);
 }
 
-/* mastercf_quote - printable, shortened copy for a message */
+/* mastercf_quote - printable, shortened copy of a string for a message */
 static const char *mastercf_quote(VSTRING *buf, const char *text)
 {
-    size_t  len = strlen(text);
-
-    vstring_reset(buf);
-    for (size_t i = 0; i < len && i < MASTERCF_QUOTE_MAX; i++) {
-        unsigned char ch = (unsigned char) text[i];
-
-        vstring_addch(buf, ch >= 0x20 && ch < 0x7f ? ch : '?');
-    }
-    if (len > MASTERCF_QUOTE_MAX)
-        vstring_cat(buf, "...");
-    return STR(buf);
+    return config_quote(buf, text, strlen(text));
 }
 
 /* mastercf_entry_free - release one entry */
