@@ -196,14 +196,8 @@ void local_command(LOCAL_STATE state, const char *command)
     vstring_fmt(key, "command:%ld:%s", (long) state.uid, command);
     if (local_duplicate(&state, STR(key)))
 	goto out;
-    if (local_privileged && state.uid == 0) {
-	/* Never as root: the .forward or alias of root runs as default_privs. */
-	if (privs_lookup(var_default_privs, &state.uid, &state.gid) < 0 || state.uid == 0) {
-	    local_result(&state, DEL_STAT_DEFER, "4.3.5", "default_privs user \"%s\" is unknown or root",
-			 var_default_privs);
-	    goto out;
-	}
-    }
+    if (local_privs_default(&state) < 0)
+	goto out;
     delivered = state.exp_type == LOCAL_EXP_NONE || local_delivered_wanted("command");
     {
 	char date[64];
