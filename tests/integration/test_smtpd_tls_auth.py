@@ -739,3 +739,45 @@ def test_pw(instance):
     assert p.returncode == 0 and p.stdout.startswith("{SHA512-CRYPT}$6$"), p.stdout + p.stderr
     q = instance.posthorn("pw", "-t", p.stdout.strip(), "-p", "secret")
     assert q.returncode == 0 and "(verified)" in q.stdout
+
+
+def test_shipped_master_cf_examples_work_uncommented(tls_instance):
+    """The commented submission and smtps entries of conf/master.cf, with
+    the "#" removed (and loopback ports for the service names)."""
+    inst = tls_instance()
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "conf", "master.cf")) as f:
+        lines = f.read().splitlines()
+    ports = inst.free_ports(2)
+    block, take = [], False
+    for line in lines:
+        m = re.match(r"#(submission|smtps)\s", line)
+        if m:
+            take = True
+            port = ports[0] if m.group(1) == "submission" else ports[1]
+            block.append(f"127.0.0.1:{port}" + line[1 + len(m.group(1)):])
+        elif take and line.startswith("#  -o"):
+            block.append(line[1:])
+        else:
+            take = False
+    assert len(block) > 4 and any("smtpd_tls_wrappermode=yes" in b for b in block), block
+    with open(os.path.join(inst.dir, "master.cf"), "a") as f:
+        f.write("\n".join(block) + "\n")
+    assert inst.reload().returncode == 0
+    time.sleep(1)
+    with smtplib.SMTP("127.0.0.1", ports[0], timeout=15) as s:
+        s.ehlo("client.example")
+        assert s.has_extn("starttls") and not s.has_extn("auth")
+        assert s.mail("alice@example.com")[0] == 530
+        s.starttls(context=client_ctx())
+        s.login("alice@example.com", "secret")
+        assert s.mail("alice@example.com")[0] == 250
+        assert s.rcpt("carol@remote.example")[0] == 250
+    with smtplib.SMTP_SSL("127.0.0.1", ports[1], timeout=15, context=client_ctx()) as s:
+        s.ehlo("client.example")
+        assert s.mail("alice@example.com")[0] == 250
+        assert s.rcpt("carol@remote.example")[0] == 554      # relay needs AUTH
+        s.rset()
+        s.login("alice@example.com", "secret")
+        assert s.mail("alice@example.com")[0] == 250
+        assert s.rcpt("carol@remote.example")[0] == 250
