@@ -617,7 +617,7 @@ static int smtpd_help_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
     (void) argc;
     (void) argv;
     (void) args;
-    smtpd_reply(state, "214 2.0.0 Commands: HELO EHLO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT");
+    smtpd_reply(state, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT");
     return SMTPD_CMD_OK;
 }
 

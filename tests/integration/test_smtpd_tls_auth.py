@@ -695,14 +695,21 @@ def test_testssl_no_high_or_critical(tls_instance):
     for args in ([f"127.0.0.1:{inst.p465}"], ["--starttls", "smtp", f"127.0.0.1:{inst.p587}"]):
         out = os.path.join(inst.dir, f"testssl-{args[-1].split(':')[1]}.json")
         p = subprocess.run(["testssl", "--quiet", "--fast", "--warnings", "off", "--ip", "one",
-                            "--severity", "HIGH", "--jsonfile", out, *args],
+                            "--jsonfile", out, *args],
                            capture_output=True, text=True, timeout=600)
         assert os.path.exists(out), p.stdout[-2000:] + p.stderr[-2000:]
         import json
         with open(out) as f:
             findings = json.load(f)
-        bad = [x for x in findings if x.get("severity") in ("HIGH", "CRITICAL")]
+        # a self-signed test certificate for "posthorn.test" cannot be
+        # trusted, match 127.0.0.1 or name a CRL/OCSP: those findings are
+        # about the certificate the test made, not about the server
+        cert_ids = ("cert_trust", "cert_chain_of_trust", "cert_revocation", "cert_caIssuers")
+        bad = [(x["id"], x["finding"]) for x in findings
+               if x.get("severity") in ("HIGH", "CRITICAL") and not x["id"].startswith(cert_ids)]
         assert not bad, bad
+        ids = {x["id"] for x in findings}
+        assert {"SSLv3", "TLS1", "TLS1_3", "heartbleed"} <= ids, sorted(ids)
 
 
 # --------------------------------------------------------------------------
