@@ -790,3 +790,81 @@ def test_shipped_master_cf_examples_work_uncommented(tls_instance):
         s.login("alice@example.com", "secret")
         assert s.mail("alice@example.com")[0] == 250
         assert s.rcpt("carol@remote.example")[0] == 250
+
+
+# --------------------------------------------------------------------------
+# The set-up guides: obsolete smtpd_use_tls, separate cert/key files (key
+# root-only), an absolute smtpd_sasl_path, telnet and s_client sessions
+
+def openssl_cert(d, name="postfix"):
+    cert, key = os.path.join(d, f"{name}.pem"), os.path.join(d, f"{name}.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                    "-subj", "/CN=server.example.com", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=60)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+@pytest.mark.parametrize("root", [False, True])
+def test_guide_configuration(instance_factory, root):
+    if root and os.geteuid() != 0:
+        pytest.skip("root instance needs root")
+    inst = instance_factory(root=root, main_cf=dict(BASE))
+    users = os.path.join(inst.dir, "users")
+    with open(users, "w") as f:
+        f.write("test:{PLAIN}testpass:1000:1000::/home/test\n")
+    cert, key = openssl_cert(inst.dir)
+    if not root:
+        for p in (cert, key, users):
+            os.chown(p, inst.uid, inst.gid)
+    else:
+        assert os.stat(key).st_uid == 0     # only root can read it; smtpd drops to phmail
+    port = inst.free_port()
+    inst.write_main_cf({
+        "auth_passdb": f"passwd-file:{users}", "auth_userdb": f"passwd-file:{users}",
+        "smtpd_sasl_type": "dovecot",
+        "smtpd_sasl_path": os.path.join(inst.queue, "private", "auth"),
+        "smtpd_sasl_auth_enable": "yes",
+        "smtpd_sasl_local_domain": "$myhostname",
+        "smtpd_sasl_security_options": "noanonymous",
+        "broken_sasl_auth_clients": "yes",
+        "smtpd_sasl_authenticated_header": "yes",
+        "smtpd_recipient_restrictions":
+            "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination",
+        "smtpd_use_tls": "yes",
+        "smtpd_tls_cert_file": cert,
+        "smtpd_tls_key_file": key,
+    })
+    inst.write_master_cf(f"127.0.0.1:{port} inet n - n - - smtpd\n"
+                         "auth unix - n n - 1 auth\nanvil unix - - n - 1 anvil\n")
+    inst.start()
+    inst.wait_for(lambda: os.path.exists(os.path.join(inst.queue, "private", "auth")),
+                  what="auth socket")
+    # % telnet server.example.com 25
+    with raw(port) as c:
+        r = c.cmd("EHLO client.example.com")
+        kw = ehlo_keywords(r)
+        assert {"STARTTLS", "AUTH PLAIN LOGIN", "AUTH=PLAIN LOGIN"} <= set(kw), r
+        # printf '\0%s\0%s' 'test' 'testpass' | openssl base64
+        resp = subprocess.run("printf '\\0%s\\0%s' test testpass | openssl base64", shell=True,
+                              capture_output=True, text=True).stdout.strip()
+        assert resp == "AHRlc3QAdGVzdHBhc3M="
+        assert c.cmd("AUTH PLAIN " + resp) == "235 2.7.0 Authentication successful"
+    # % openssl s_client -connect server.example.com:25 -starttls smtp
+    c = SClient(["-connect", f"127.0.0.1:{port}", "-starttls", "smtp"])
+    try:
+        assert "250-AUTH PLAIN LOGIN" in c.cmd("EHLO client.example.com")
+        assert c.cmd("auth login ") == "334 VXNlcm5hbWU6"
+        assert c.cmd("dGVzdA==") == "334 UGFzc3dvcmQ6"
+        assert c.cmd("dGVzdHBhc3M=") == "235 2.7.0 Authentication successful"
+        assert c.cmd("QUIT") == "221 2.0.0 Bye"
+    finally:
+        c.close()
+    if root:                # the TLS sessions were served by an unprivileged smtpd
+        import pwd
+        pids = inst.children("smtpd")
+        assert pids
+        for pid in pids:
+            uid = os.stat(f"/proc/{pid}").st_uid
+            assert uid == pwd.getpwnam(inst.mail_owner).pw_uid != 0
+    assert not [l for l in inst.log().splitlines() if "smtpd[" in l and "warning" in l]
