@@ -35,7 +35,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -200,7 +203,11 @@ static void smtpd_tls_established(SMTPD_STATE *state)
 static bool smtpd_tls_handshake(SMTPD_STATE *state)
 {
     const char *err;
+    int     one = 1;
 
+    /* TLS writes records, often several per reply (a 1.3 session ticket
+     * and the greeting): do not let Nagle hold them for the peer's ACK */
+    (void) setsockopt(stream_fd(state->client), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     state->tls = tls_server_start(state->client, smtpd_tls_ctx, (int) var_smtpd_starttls_timeout,
 				  state->name, state->addr, &err);
     stream_set_timeout(state->client, (int) var_smtpd_timeout);
