@@ -25,6 +25,9 @@
  * directory belongs to that user and its group; mail_owner and
  * setgid_group are not used.
  *
+ * start, start-fg, stop and reload also log what they do to maillog_file
+ * ("posthorn/posthorn: starting the Posthorn mail system").
+ *
  * Whether master runs is decided by the fcntl lock on
  * queue_directory/pid/master.pid, never by the pid alone.
  */
@@ -269,10 +272,12 @@ static int cmd_start(bool foreground)
 
     if ((pid = master_running()) != 0) {
         msg_error("the Posthorn mail system is already running (pid %ld)", (long) pid);
+        myfree(path);
         return 1;
     }
     if (access(path, X_OK) < 0) {
         msg_error("cannot run %s: %m (check daemon_directory in %s)", path, config_main_cf());
+        myfree(path);
         return 1;
     }
     if (foreground) {
@@ -316,6 +321,25 @@ static int cmd_start(bool foreground)
     return 1;
 }
 
+/* pid_gone - no such process, or only a zombie left for its parent to reap
+ * (start-fg under a supervisor that has not reaped it yet) */
+static bool pid_gone(pid_t pid)
+{
+    VSTRING *path = vstring_alloc(40);
+    VSTRING *text = vstring_alloc(200);
+    bool    gone = kill(pid, 0) < 0;
+
+    vstring_fmt(path, "/proc/%ld/stat", (long) pid);
+    if (!gone && safe_read_file(STR(path), text, 4096) == 0) {
+        const char *paren = strrchr(STR(text), ')');
+
+        gone = paren && paren[1] == ' ' && paren[2] == 'Z';
+    }
+    vstring_free(&path);
+    vstring_free(&text);
+    return gone;
+}
+
 /* cmd_signal - send sig to master; for stop, wait until it is gone */
 static int cmd_signal(int sig, const char *what)
 {
@@ -332,7 +356,7 @@ static int cmd_signal(int sig, const char *what)
     msg_info("%s the Posthorn mail system", what);
     if (sig == SIGTERM) {
         for (int i = 0; i < 300; i++) {
-            if (master_running() == 0 && kill(pid, 0) < 0)
+            if (master_running() == 0 && pid_gone(pid))
                 return 0;
             struct timespec ts = {0, 100 * 1000 * 1000};
 
@@ -418,6 +442,17 @@ int     main(int argc, char **argv)
         msg_error("%s", error);
         return 1;
     }
+    /* Actions that change the running system are logged, as Postfix does;
+     * a log file we may not write is no reason to fail. */
+    if (strcmp(cmd, "check") != 0 && strcmp(cmd, "status") != 0 && *var_maillog_file) {
+        VSTRING *name = vstring_alloc(64);
+
+        vstring_fmt(name, "%s/posthorn", var_syslog_name);
+        msg_set_name(STR(name));
+        if (msg_logfile_open(var_maillog_file) < 0)
+            msg_set_dest(MSG_TO_STDERR);
+        vstring_free(&name);
+    }
     if (strcmp(cmd, "check") == 0 || strcmp(cmd, "start") == 0 || strcmp(cmd, "start-fg") == 0) {
         int     bad = check_validate() < 0;
 
@@ -433,7 +468,14 @@ int     main(int argc, char **argv)
     }
     if (strcmp(cmd, "stop") == 0)
         return cmd_signal(SIGTERM, "stopping");
-    if (strcmp(cmd, "reload") == 0)
+    if (strcmp(cmd, "reload") == 0) {
+        /* Refuse a configuration master would refuse, so the error shows
+         * here and not only in the log. */
+        if (check_validate() < 0) {
+            msg_error("not reloading: fix the errors above");
+            return 1;
+        }
         return cmd_signal(SIGHUP, "refreshing");
+    }
     return cmd_status();
 }

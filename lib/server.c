@@ -14,7 +14,7 @@
  * MASTER_XLISTEN_FD, MASTER_XLISTEN_FD + 1, ...; MASTER_STATUS_FD is the
  * write end of a pipe read only by master. The child writes a
  * MASTER_STATUS record when it becomes available (after start-up and after
- * each client) and when it is taken (before accept). When master goes
+ * each client) and when it is taken (right after accept). When master goes
  * away or reloads, it closes the read end: the pipe then polls as an error
  * and the child exits as soon as it is idle, never in the middle of a
  * client.
@@ -353,15 +353,17 @@ PH_NORETURN void single_server_main(int argc, char **argv, single_service_fn ser
 
             if ((pfd[i + 1].revents & (POLLIN | POLLERR | POLLHUP)) == 0)
                 continue;
-            server_status(0);
+            /* Accept first, then report busy: reporting before the accept
+             * would make master see a pending client and no free process,
+             * and start a needless second one. */
             fd = accept4(server_listen_fds[i], NULL, NULL, SOCK_CLOEXEC);
             if (fd < 0) {
                 if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
                     && errno != ECONNABORTED)
                     msg_warn("accept: %m");
-                server_status(1);
                 continue;
             }
+            server_status(0);
             STREAM *sp = stream_fdopen(fd, true);
 
             service(sp, server_service, server_args);
@@ -432,7 +434,10 @@ static void multi_listen(bool on)
             event_disable_read(server_listen_fds[i]);
     }
     multi_accepting = on;
-    server_status(on ? 1 : 0);
+    /* A draining process has nothing to tell master (whose pipe end may be
+     * closed: writing would end us with clients still open). */
+    if (!multi_draining)
+        server_status(on ? 1 : 0);
 }
 
 /* multi_drain - stop taking clients; exit once the last one is gone */

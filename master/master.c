@@ -190,7 +190,6 @@ static void master_sighup(int event, int sig, void *ctx)
     (void) event, (void) sig, (void) ctx;
     if (master_stopping)
         return;
-    msg_info("reload -- version %s, configuration %s", POSTHORN_VERSION, config_get_dir());
     if (config_load(CONFIG_FLAG_NONE, &error) < 0) {
         msg_error("reload: %s; keeping the running services", error);
         return;
@@ -224,6 +223,9 @@ static void master_sighup(int event, int sig, void *ctx)
     for (MASTER_SERV *s = master_services; s; s = s->next)
         master_service_start(s);
     master_status_dirty();
+    /* Logged once the new listeners are open, so a reader of the log can
+     * rely on them. */
+    msg_info("reload -- version %s, configuration %s", POSTHORN_VERSION, config_get_dir());
 }
 
 /* master_ready - tell `posthorn start` we are up, then detach from its tty */

@@ -80,6 +80,17 @@ static void listen_protocols(bool *v4_r, bool *v6_r)
     }
 }
 
+/* listen_spec_has - whether a space-separated spec holds item as a word */
+static bool listen_spec_has(const char *spec, const char *item)
+{
+    size_t len = strlen(item);
+
+    for (const char *cp = spec; (cp = strstr(cp, item)) != NULL; cp++)
+        if (cp > spec && cp[-1] == ' ' && (cp[len] == 0 || cp[len] == ' '))
+            return true;
+    return false;
+}
+
 /* listen_add_host - resolve host into "addr" entries of spec */
 static int listen_add_host(VSTRING *spec, const char *host, const char *port,
                            bool v4, bool v6, const char **error_r)
@@ -116,7 +127,7 @@ static int listen_add_host(VSTRING *spec, const char *host, const char *port,
 
         vstring_fmt(one, ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", addr, port);
         /* getaddrinfo repeats addresses; keep each once */
-        if (strstr(STR(spec), STR(one)) == NULL)
+        if (!listen_spec_has(STR(spec), STR(one)))
             vstring_fmt_append(spec, " %s", STR(one));
         vstring_free(&one);
     }

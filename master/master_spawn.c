@@ -95,6 +95,12 @@ static void spawn_child_fds(MASTER_SERV *serv)
             _exit(2);
     if (dup2(hstatus, MASTER_STATUS_FD) < 0)
         _exit(2);
+    /* Nothing else master inherited reaches a child. */
+    int first = n > 1 ? MASTER_XLISTEN_FD + n - 1 : MASTER_XLISTEN_FD;
+
+    if (close_range((unsigned) first, ~0U, 0) < 0)
+        for (int fd = first; fd < 1024; fd++)
+            (void) close(fd);
     if ((null = open("/dev/null", O_RDWR)) >= 0) {
         dup2(null, 0);
         dup2(null, 1);
@@ -109,6 +115,9 @@ PH_PRINTF(1, 2) PH_NORETURN static void spawn_fail(const char *fmt, ...)
 {
     va_list ap;
 
+    /* The descriptor shuffle may have reused the log file's descriptor. */
+    if (*var_maillog_file)
+        (void) msg_logfile_open(var_maillog_file);
     va_start(ap, fmt);
     msg_vprintf(MSG_LEVEL_FATAL, fmt, ap);
     va_end(ap);
