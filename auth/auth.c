@@ -35,7 +35,10 @@
  *   mismatch" lines, and failed logins must be bannable out of the box.
  *
  * LIMITS
- *   Lookups are synchronous: a slow hash (bcrypt with a high cost) holds
+ *   The process keeps its failure counters in memory, so it does not
+ *   retire after max_use clients (main.cf's max_use is overridden; a
+ *   master.cf -o max_use=N still applies); a reload or restart forgets
+ *   the counters. Lookups are synchronous: a slow hash (bcrypt with a high cost) holds
  *   the process for its duration.
  */
 #include "sys_defs.h"
@@ -77,6 +80,7 @@ static void auth_connect(int fd, const char *service, char **argv)
         auth_client_conn_create(fd);
 }
 
+/* main - parameter defaults, then the multi-server skeleton */
 int main(int argc, char **argv)
 {
     static const SERVER_OPTS opts = {
@@ -84,5 +88,8 @@ int main(int argc, char **argv)
         .no_idle_exit = true,
     };
 
+    /* before the skeleton loads main.cf; master.cf -o options come later
+     * and still win */
+    config_override("max_use", "1000000");
     multi_server_main(argc, argv, auth_connect, &opts);
 }

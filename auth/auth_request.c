@@ -152,9 +152,12 @@ void auth_request_verify_plain(AUTH_REQUEST *req, const char *authzid,
     int count;
 
     if (authzid != NULL && *authzid != 0 && strcmp(authzid, user) != 0) {
+        /* both helpers return static buffers: copy one before the other */
+        char *who = mystrdup(auth_request_who(req, user));
+
         msg_info("%s(%s): authorization identity %s differs: master-user logins are not supported",
-                 req->mech->name, auth_request_who(req, user),
-                 auth_request_log_user(authzid));
+                 req->mech->name, who, auth_request_log_user(authzid));
+        myfree(who);
         auth_request_fail(req, "Authorization identity must equal the login name", false);
         goto done;
     }

@@ -407,6 +407,7 @@ static int cmd_status(void)
     return 0;
 }
 
+/* main - parse the command line and run one command */
 int     main(int argc, char **argv)
 {
     const char *error;

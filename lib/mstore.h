@@ -46,8 +46,14 @@
  * same clock tick as a scan is never missed. A warm open of an unchanged
  * folder is two stat()s and one read of the folder's records.
  *
- * MODSEQ: per folder, every change (new message, flag change, expunge)
- * gets modseq = ++HIGHESTMODSEQ, in the transaction that makes it.
+ * MODSEQ: per folder, each transaction that changes messages (a sync that
+ * finds new, changed or vanished files, one STORE, one EXPUNGE, one
+ * append) raises HIGHESTMODSEQ by one and gives that value to every
+ * message it changes or expunges. A fresh or rebuilt folder starts at the
+ * current time in microseconds, so MODSEQs stay above any a client saw
+ * before the index was lost. Expunged UIDs are kept with their MODSEQ
+ * until the folder is deleted; a rebuild loses that history (see
+ * MSTORE_CHANGES.expunged_incomplete).
  *
  * Errors: file-system and index problems are returned (-1 or NULL, with a
  * human-readable reason in *error_r that stays valid until the next call
@@ -58,11 +64,19 @@
  * (NULL handle, a view used after its MSTORE was closed, a UID list that
  * is not sorted) is a panic.
  *
+ * Cost (bench/mstore_bench, 100,000 messages, ext4): a warm open of an
+ * unchanged folder takes ~10-20 ms; a rescan (any change to cur/ or new/,
+ * including our own renames, so the first sync after a STORE or a
+ * delivery) reads cur/ once and matches names in a hash table, a few
+ * hundred ms; moving new files costs one rename each.
+ *
  * Limits: MSTORE_KEYWORDS_MAX keywords per folder (the first 26 also as
  * Maildir letters a-z in file names); folder names up to
  * MSTORE_NAME_MAX bytes on disk; cached blobs up to MSTORE_BLOB_MAX
- * bytes; UIDs are 32-bit (a folder that reaches 2^32-1 gets a new
- * UIDVALIDITY and is renumbered). Not thread-safe: one MSTORE per thread.
+ * bytes; UIDs are 32-bit (a folder whose UIDNEXT reaches 2^32-2 takes
+ * no more messages: sync and append report an error; not renumbered). Not thread-safe: one MSTORE per thread;
+ * not fork-safe: open the MSTORE in the process that uses it (an LMDB
+ * environment must not cross fork()).
  */
 #ifndef MSTORE_H
 #define MSTORE_H
@@ -154,7 +168,9 @@ typedef struct mstore_list_entry {
     unsigned special;		/* MSTORE_SPECIAL_* */
     bool    subscribed;
     bool    has_children;
-    bool    nonexistent;	/* subscribed but missing (\NonExistent) */
+    bool    nonexistent;	/* no such folder: subscribed but missing,
+				 * or the parent of an existing folder
+				 * (\NonExistent, \Noselect) */
 } MSTORE_LIST_ENTRY;
 
 typedef struct mstore_list {
@@ -166,6 +182,9 @@ typedef struct mstore_list {
 typedef struct mstore_changes {
     MSTORE_UIDS changed;	/* messages with modseq > N still present */
     MSTORE_UIDS expunged;	/* UIDs expunged with modseq > N */
+    bool    expunged_incomplete;	/* N predates a rebuild: every UID below
+					 * the view's uidnext that is not in the
+					 * view may have been expunged */
 } MSTORE_CHANGES;
 
 /* Storage usage for QUOTA / GETQUOTAROOT. */
@@ -226,8 +245,9 @@ int mstore_list(MSTORE *store, MSTORE_LIST *list, const char **error_r);
 /* mstore_list_free - release a list's entries (the struct itself stays) */
 void mstore_list_free(MSTORE_LIST *list);
 
-/* mstore_create - create a folder (and missing parents, as \Noselect-less
- * Maildir++ folders). Fails when it exists or the name is invalid. */
+/* mstore_create - create a folder (ROOT/.NAME with cur/ new/ tmp/ and a
+ * "maildirfolder" marker; Maildir++ needs no parent folders). Fails when
+ * it exists (atomically: two creators, one wins) or the name is invalid. */
 int mstore_create(MSTORE *store, const char *name, const char **error_r);
 
 /* mstore_delete - delete a folder: its messages, its directory and its
@@ -240,7 +260,10 @@ int mstore_delete(MSTORE *store, const char *name, const char **error_r);
  * B.x), keeping UIDs and UIDVALIDITY. Renaming INBOX (RFC 3501) moves
  * all its messages into the new folder (keeping their UIDs) and leaves
  * INBOX empty with a new UIDVALIDITY; INBOX's children are not moved.
- * Fails when newname exists or either name is invalid. */
+ * Subscriptions are left as they are (RFC 3501 leaves that open; a
+ * client re-subscribes). Fails when newname or one of the renamed
+ * children's new names exists, when newname is below oldname, or when
+ * either name is invalid. */
 int mstore_rename(MSTORE *store, const char *oldname, const char *newname,
 		  const char **error_r);
 
@@ -446,7 +469,8 @@ void mstore_changes_free(MSTORE_CHANGES *changes);
 /* ---- quota ---- */
 
 /* mstore_quota_get - usage over all folders (from the index: no file
- * reads) and the mail_quota limit */
+ * reads; a folder never opened since the index was created counts once
+ * it is) and the mail_quota limit */
 int mstore_quota_get(MSTORE *store, MSTORE_QUOTA *quota, const char **error_r);
 
 /* mstore_quota_parse - "" (0), "123", "100K", "20M", "1G", "1T" ->

@@ -262,6 +262,7 @@ PH_NORETURN static void master_usage(const char *prog)
     msg_fatal("usage: %s [-c config_dir] [-r ready_fd] [-v]", prog);
 }
 
+/* main - load the configuration, lock, listen, supervise */
 int     main(int argc, char **argv)
 {
     const char *error;

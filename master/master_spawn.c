@@ -260,6 +260,11 @@ void master_reap(void)
     int     status;
     pid_t   pid;
 
+    /* Status records written before a child died must count before its
+     * death is judged (did it ever become ready?). */
+    for (MASTER_SERV *s = master_services; s; s = s->next)
+        if (s->status_fd[0] >= 0)
+            master_status_event(EVENT_READ, s->status_fd[0], s);
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         MASTER_PROC **pp = master_find(pid);
         MASTER_PROC *proc;

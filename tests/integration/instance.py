@@ -196,6 +196,23 @@ class Instance:
     def free_port(self):
         return free_port()
 
+    def free_ports(self, n):
+        """n distinct free loopback ports."""
+        ports = []
+        while len(ports) < n:
+            p = free_port()
+            if p not in ports:
+                ports.append(p)
+        return ports
+
+    def program(self, name):
+        """Absolute path of a command in command_directory (build/bin)."""
+        return os.path.join(self.bindir, name)
+
+    def daemon(self, name):
+        """Absolute path of a daemon in daemon_directory (build/libexec)."""
+        return os.path.join(self.libexec, name)
+
     # -- running commands --------------------------------------------------
     def env(self):
         env = dict(os.environ)

@@ -164,9 +164,7 @@ def test_reload_changes_parameter_keeps_open_connection(instance):
 
 
 def test_reload_adds_and_removes_service(instance):
-    p1, p2 = instance.free_port(), instance.free_port()
-    while p2 == p1:
-        p2 = instance.free_port()
+    p1, p2 = instance.free_ports(2)
     instance.write_master_cf(echod_service(instance, p1))
     instance.start()
     with instance.connect(p1) as c:
@@ -419,9 +417,7 @@ def test_root_instance_drops_privileges(instance_factory):
     import pwd
     inst = instance_factory(root=True)
     owner = pwd.getpwnam(inst.mail_owner)
-    p1, p2 = inst.free_port(), inst.free_port()
-    while p2 == p1:
-        p2 = inst.free_port()
+    p1, p2 = inst.free_ports(2)
     inst.write_master_cf(
         f"{p1} inet n - n - - {inst.test_program('echod')}\n"
         f"{p2} inet n n n - - {inst.test_program('echod')}\n"
@@ -574,3 +570,33 @@ def test_reload_refuses_bad_main_cf(instance):
         assert c.greeting.startswith("220 posthorn.test ")
     instance.write_main_cf()  # fixed again, so teardown can stop it
     instance.wait_log(r"posthorn/posthorn\[\d+\]: starting the Posthorn mail system")
+
+
+def test_child_environment(instance):
+    port = instance.free_port()
+    instance.write_master_cf(echod_service(instance, port))
+    instance.write_main_cf({"import_environment": "MAIL_CONFIG TZ PH_IMPORTED PH_SET=fixed"})
+    env_before = dict(os.environ)
+    os.environ.update({"PH_IMPORTED": "yes", "PH_NOT_IMPORTED": "secret", "TZ": "UTC"})
+    try:
+        instance.start()
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    with instance.connect(port) as c:
+        assert c.cmd("env MAIL_CONFIG") == f"250 ={instance.dir}"
+        assert c.cmd("env PH_IMPORTED") == "250 =yes"
+        assert c.cmd("env PH_SET") == "250 =fixed"
+        assert c.cmd("env TZ") == "250 =UTC"
+        assert c.cmd("env PH_NOT_IMPORTED") == "250 unset"
+        assert c.cmd("env PATH") == "250 unset"
+        if os.environ.get("ASAN_OPTIONS"):
+            assert c.cmd("env ASAN_OPTIONS").startswith("250 =" + os.environ["ASAN_OPTIONS"])
+
+
+def test_second_master_refused_by_lock(instance):
+    instance.write_master_cf("")
+    instance.start()
+    p = instance.run([instance.daemon("master"), "-c", instance.dir], timeout=20)
+    assert p.returncode != 0
+    assert f"already running (pid {instance.master_pid()}" in p.stderr, p.stderr

@@ -6,6 +6,8 @@
  *   authcli user SOCKET NAME
  *       prints "USER name uid gid home [extra...]", "NOTFOUND" or
  *       "ERROR text"; exit 0 / 1 / 2.
+ *   authcli pw [-s SCHEME] [-p PASSWORD] [-t HASH]
+ *       auth_pw_command, i.e. what "posthorn pw" runs.
  * Built only under tests/: nothing here ships.
  */
 #include "sys_defs.h"
@@ -16,6 +18,7 @@
 
 #include "argv.h"
 #include "auth_client.h"
+#include "auth_pw.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "vstring.h"
@@ -33,11 +36,11 @@ static int authcli_auth(char **argv, int argc)
 
     if (argc > 5)
         params.rip = argv[5];
-    params.lip = params.rip;
     if (argc > 6 && strcmp(argv[6], "secured") == 0)
         params.secured = true;
     if ((ac = auth_client_connect(argv[1], 10, &err)) == NULL) {
         printf("ERROR %s\n", err);
+        vstring_free(&data);
         return 2;
     }
     joined = argv_join(auth_client_mechs(ac), " ");
@@ -48,6 +51,8 @@ static int authcli_auth(char **argv, int argc)
     } else {
         if (auth_client_begin(ac, argv[2], &params, NULL, 0, &err) < 0) {
             printf("ERROR %s\n", err);
+            auth_client_free(&ac);
+            vstring_free(&data);
             return 2;
         }
         while ((r = auth_client_reply(ac, data, &temp, &err)) == AUTH_CLIENT_CONT) {
@@ -92,6 +97,7 @@ static int authcli_user(char **argv)
     return r > 0 ? 0 : r == 0 ? 1 : 2;
 }
 
+/* main - dispatch the subcommand */
 int main(int argc, char **argv)
 {
     msg_init("authcli", MSG_TO_STDERR);
@@ -99,6 +105,8 @@ int main(int argc, char **argv)
         return authcli_auth(argv + 1, argc - 1);
     if (argc == 4 && strcmp(argv[1], "user") == 0)
         return authcli_user(argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "pw") == 0)
+        return auth_pw_command(argc - 1, argv + 1);
     fprintf(stderr, "usage: authcli auth SOCKET MECH USER PASSWORD [RIP [secured]]\n"
             "       authcli user SOCKET NAME\n");
     return 2;

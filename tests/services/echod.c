@@ -5,7 +5,8 @@
  * $myhostname), so tests can see which configuration a process runs with.
  * Then, per line: "quit" -> "221 bye" and close; "crash" -> dies by
  * SIGABRT; "exit N" -> exits with status N; "sleep N" -> "250 slept N"
- * after N seconds; "param NAME" -> "250 VALUE"; anything else -> "250 LINE".
+ * after N seconds; "param NAME" -> "250 VALUE"; "env NAME" -> "250 =VALUE"
+ * or "250 unset"; anything else -> "250 LINE".
  * With echod_fail_startup = yes it fails in post_init (tests throttling).
  * Lines are limited to 1000 bytes; the client gets 60 s per line.
  * Built only under tests/: nothing here ships.
@@ -64,6 +65,10 @@ static void echod_service(STREAM *sp, const char *service, char **argv)
         } else if (strncmp(STR(line), "sleep ", 6) == 0) {
             sleep((unsigned) atoi(STR(line) + 6));
             stream_printf(sp, "250 slept %d\r\n", atoi(STR(line) + 6));
+        } else if (strncmp(STR(line), "env ", 4) == 0) {
+            const char *val = getenv(STR(line) + 4);
+
+            stream_printf(sp, "250 %s%s\r\n", val ? "=" : "unset", val ? val : "");
         } else if (strncmp(STR(line), "param ", 6) == 0) {
             stream_printf(sp, "250 %s\r\n", echod_param(STR(line) + 6, ""));
         } else {
@@ -76,6 +81,7 @@ static void echod_service(STREAM *sp, const char *service, char **argv)
     vstring_free(&line);
 }
 
+/* main - the single-server skeleton does the rest */
 int main(int argc, char **argv)
 {
     static const SERVER_OPTS opts = {.post_init = echod_post_init};

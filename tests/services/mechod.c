@@ -119,6 +119,7 @@ static void mechod_pre_init(const char *service, char **argv)
         mechod_opts.client_limit = atoi(lim);
 }
 
+/* main - the multi-server skeleton does the rest */
 int main(int argc, char **argv)
 {
     mechod_opts.pre_init = mechod_pre_init;

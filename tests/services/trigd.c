@@ -39,6 +39,7 @@ static void trigd_event(const char *buf, ssize_t len, const char *service, char 
     vstring_free(&line);
 }
 
+/* main - the trigger-server skeleton does the rest */
 int main(int argc, char **argv)
 {
     trigger_server_main(argc, argv, trigd_event, NULL);
