@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "argv.h"
 #include "imap_utf7.h"
 #include "imapd.h"
 #include "msg.h"
@@ -58,6 +59,40 @@ static int list_pattern(const char *ref, const char *pat, VSTRING *out)
     return wild > 16 ? -1 : 0;
 }
 
+/* list_has - the list holds name */
+static bool list_has(const MSTORE_LIST *list, const char *name, size_t len)
+{
+    for (size_t i = 0; i < list->len; i++)
+	if (strncmp(list->entries[i].name, name, len) == 0 && list->entries[i].name[len] == 0)
+	    return !list->entries[i].nonexistent;
+    return false;
+}
+
+/* list_parents - Maildir++ has no containers: show a missing parent of
+ * name ("a" of "a.b") as \Noselect \HasChildren, once */
+static void list_parents(IMAPD_SESSION *s, const MSTORE_LIST *list, const char *name,
+			 const char *pattern, char sep, ARGV *done, VSTRING *line)
+{
+    for (const char *p = strchr(name, sep); p; p = strchr(p + 1, sep)) {
+	size_t  len = (size_t) (p - name);
+	bool    seen = false;
+
+	if (list_has(list, name, len))
+	    continue;
+	for (int k = 0; k < done->argc && !seen; k++)
+	    seen = strlen(done->argv[k]) == len && strncmp(done->argv[k], name, len) == 0;
+	if (seen)
+	    continue;
+	argv_addn(done, name, len);
+	if (!list_match(pattern, done->argv[done->argc - 1], sep))
+	    continue;
+	vstring_fmt(line, "* LIST (\\Noselect \\HasChildren) \"%c\" ", sep);
+	imapd_quote_mailbox(line, done->argv[done->argc - 1]);
+	vstring_cat(line, "\r\n");
+	imapd_send_raw(s, STR(line), LEN(line));
+    }
+}
+
 /* list_common - LIST or LSUB */
 static void list_common(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count, bool lsub)
 {
@@ -66,6 +101,7 @@ static void list_common(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count, bo
     MSTORE_LIST list = {0};
     char    sep = mstore_separator(s->store);
     const char *cmd = lsub ? "LSUB" : "LIST";
+    ARGV   *virt = argv_alloc(4);
 
     if (count != 2 || (ref = imap_arg_astring(&args[0])) == NULL
 	|| (pat = imap_arg_astring(&args[1])) == NULL) {
@@ -92,6 +128,8 @@ static void list_common(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count, bo
 	bool    match = list_match(STR(pattern), name, sep)
 	    || (inbox && list_match(STR(pattern), "inbox", sep) && strncasecmp(STR(pattern), "inbox", 5) == 0);
 
+	if (!lsub)
+	    list_parents(s, &list, name, STR(pattern), sep, virt, line);
 	if (!match || (lsub && !e->subscribed) || (!lsub && e->nonexistent))
 	    continue;
 	vstring_fmt(line, "* %s (", cmd);
@@ -119,6 +157,7 @@ static void list_common(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count, bo
     imapd_ok(s, "%s completed.", lsub ? "Lsub" : "List");
 out:
     mstore_list_free(&list);
+    argv_free(&virt);
     vstring_free(&pattern);
     vstring_free(&line);
 }

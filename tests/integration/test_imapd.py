@@ -1,0 +1,358 @@
+"""imapd end to end: an instance with auth + imapd on a loopback port,
+driven by Python's imaplib (and raw sockets for hostile input)."""
+import imaplib
+import os
+import re
+import socket
+import time
+
+import pytest
+
+PASSWORD = "secret"
+
+
+@pytest.fixture
+def imap(instance):
+    """Start auth + imapd; returns (instance, port)."""
+    home = os.path.join(instance.dir, "home", "alice")
+    os.makedirs(home)
+    os.chown(os.path.dirname(home), instance.uid, instance.gid)
+    os.chown(home, instance.uid, instance.gid)
+    users = os.path.join(instance.dir, "users")
+    with open(users, "w") as f:
+        f.write(f"alice@example.com:{{PLAIN}}{PASSWORD}:{instance.uid}:{instance.gid}::{home}::\n")
+    port = instance.free_port()
+    instance.write_main_cf({
+        "auth_passdb": f"passwd-file:{users}",
+        "auth_userdb": f"passwd-file:{users}",
+        "auth_failure_delay": "0",
+        "mail_location": "maildir:~/Maildir",
+        "imap_literal_limit": "1000000",
+    })
+    instance.write_master_cf("auth unix - n n - 1 auth\n"
+                             "auth-userdb unix - n n - 1 auth\n"
+                             f"127.0.0.1:{port} inet n - n - 20 imapd\n")
+    instance.start()
+    instance.wait_for(lambda: os.path.exists(os.path.join(instance.queue, "private", "auth")),
+                      what="auth socket")
+    instance.imap_port = port
+    instance.home = home
+    return instance
+
+
+def login(inst):
+    m = imaplib.IMAP4("127.0.0.1", inst.imap_port, timeout=20)
+    typ, data = m.login("alice@example.com", PASSWORD)
+    assert typ == "OK", data
+    return m
+
+
+class Raw:
+    """A raw IMAP connection for byte-exact and hostile exchanges."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+        self.f = self.sock.makefile("rb")
+        self.greeting = self.f.readline()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def line(self):
+        return self.f.readline()
+
+    def until_tag(self, tag):
+        lines = []
+        while True:
+            ln = self.f.readline()
+            assert ln, f"EOF waiting for {tag}: {lines}"
+            lines.append(ln)
+            if ln.startswith(tag + b" "):
+                return lines
+
+    def cmd(self, tag, text):
+        self.send(tag + b" " + text + b"\r\n")
+        return self.until_tag(tag)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_greeting_capability_and_login(imap):
+    r = Raw(imap.imap_port)
+    assert r.greeting.startswith(b"* OK [CAPABILITY IMAP4rev1")
+    # loopback counts as secure: plaintext auth offered
+    assert b"AUTH=PLAIN" in r.greeting and b"LOGINDISABLED" not in r.greeting
+    lines = r.cmd(b"a1", b"CAPABILITY")
+    assert lines[0].startswith(b"* CAPABILITY IMAP4rev1") and lines[-1].startswith(b"a1 OK")
+    # wrong state, bad password, unknown command: the session goes on
+    assert r.cmd(b"a2", b"SELECT INBOX")[-1].startswith(b"a2 BAD")
+    assert r.cmd(b"a3", b"LOGIN alice@example.com wrong")[-1].startswith(b"a3 NO [AUTHENTICATIONFAILED]")
+    assert r.cmd(b"a4", b"FROB")[-1].startswith(b"a4 BAD")
+    # synchronizing literal user name
+    r.send(b"a5 LOGIN {17}\r\n")
+    assert r.line().startswith(b"+ ")
+    r.send(b"alice@example.com secret\r\n")
+    assert r.until_tag(b"a5")[-1].startswith(b"a5 OK")
+    r.close()
+
+
+def test_login_literals_and_quoted(imap):
+    r = Raw(imap.imap_port)
+    r.send(b"a1 LOGIN {17+}\r\nalice@example.com \"secret\"\r\n")
+    lines = r.until_tag(b"a1")
+    assert lines[-1].startswith(b"a1 OK [CAPABILITY"), lines
+    assert b"UIDPLUS" in lines[-1] and b"MOVE" in lines[-1]
+    assert r.cmd(b"a2", b"LOGIN x y")[-1].startswith(b"a2 BAD")
+    r.close()
+
+
+def test_authenticate_plain_sasl_ir_and_continuation(imap):
+    import base64
+    tok = base64.b64encode(b"\0alice@example.com\0" + PASSWORD.encode())
+    r = Raw(imap.imap_port)
+    assert r.cmd(b"a1", b"AUTHENTICATE PLAIN " + tok)[-1].startswith(b"a1 OK")
+    r.close()
+    r = Raw(imap.imap_port)
+    r.send(b"a1 AUTHENTICATE PLAIN\r\n")
+    assert r.line().startswith(b"+")
+    r.send(tok + b"\r\n")
+    assert r.until_tag(b"a1")[-1].startswith(b"a1 OK")
+    r.close()
+    r = Raw(imap.imap_port)
+    r.send(b"a1 AUTHENTICATE PLAIN\r\n")
+    assert r.line().startswith(b"+")
+    r.send(b"*\r\n")
+    assert r.until_tag(b"a1")[-1].startswith(b"a1 BAD")
+    r.close()
+
+
+def test_special_use_list_and_namespace(imap):
+    m = login(imap)
+    typ, data = m.list()
+    assert typ == "OK"
+    text = b"\n".join(data)
+    for name, attr in ((b"Drafts", b"\\Drafts"), (b"Sent", b"\\Sent"), (b"Junk", b"\\Junk"),
+                       (b"Trash", b"\\Trash"), (b"Archive", b"\\Archive")):
+        assert re.search(rb"\(.*" + re.escape(attr) + rb".*\) \"\.\" \"?" + name, text), text
+    assert b"INBOX" in text
+    typ, data = m.lsub()
+    assert b"INBOX" in b"\n".join(data)
+    typ, data = m.namespace()
+    assert data[0] == b'(("" ".")) NIL NIL'
+    m.logout()
+
+
+def test_append_fetch_byte_identical(imap):
+    m = login(imap)
+    body = (b"From: a@example.com\r\nTo: b@example.com\r\nSubject: bytes\r\n\r\n"
+            b"line with \\ backslash and \"quotes\"\r\nbinary \x01\x02\xff\xfe\r\n"
+            b"trailing spaces   \r\n")
+    typ, data = m.append("INBOX", "(\\Flagged $Label1)", '"01-Feb-2024 10:00:00 +0100"', body)
+    assert typ == "OK"
+    mo = re.search(rb"APPENDUID (\d+) (\d+)", data[0])
+    assert mo, data
+    uid = mo.group(2)
+    typ, data = m.select("INBOX")
+    assert typ == "OK" and data[0] == b"1"
+    typ, data = m.uid("FETCH", uid, "(BODY.PEEK[] RFC822.SIZE FLAGS INTERNALDATE)")
+    assert typ == "OK"
+    assert data[0][1] == body
+    meta = data[0][0] + data[1]
+    assert f"RFC822.SIZE {len(body)}".encode() in meta
+    assert b"\\Flagged" in meta and b"$Label1" in meta and b"\\Seen" not in meta
+    assert b'INTERNALDATE "01-Feb-2024 09:00:00 +0000"' in meta
+    # header and text sections, partial
+    typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (Subject)] BODY.PEEK[TEXT]<0.4>)")
+    assert data[0][1] == b"Subject: bytes\r\n\r\n"
+    assert data[1][1] == b"line"
+    # non-peek sets \Seen
+    typ, data = m.fetch("1", "(BODY[TEXT])")
+    assert b"\\Seen" in b"".join(x if isinstance(x, bytes) else b"".join(x) for x in data)
+    m.logout()
+
+
+MULTI = (b"From: Fred <fred@example.com>\r\nTo: x@example.com, \"Y Z\" <y@example.com>\r\n"
+         b"Subject: multi\r\nDate: Tue, 2 Jan 2024 10:00:00 +0000\r\n"
+         b"Message-ID: <m1@example.com>\r\nMIME-Version: 1.0\r\n"
+         b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+         b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello world\r\n"
+         b"--b1\r\nContent-Type: application/octet-stream; name=\"x.bin\"\r\n"
+         b"Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"x.bin\"\r\n\r\n"
+         b"AAEC\r\n--b1--\r\n")
+
+
+def test_envelope_bodystructure_sections(imap):
+    m = login(imap)
+    m.append("INBOX", None, None, MULTI)
+    m.select("INBOX")
+    typ, data = m.fetch("1", "(ENVELOPE BODYSTRUCTURE)")
+    text = data[0] if isinstance(data[0], bytes) else b"".join(data[0])
+    assert (b'ENVELOPE ("Tue, 2 Jan 2024 10:00:00 +0000" "multi" (("Fred" NIL "fred" "example.com"))'
+            in text), text
+    assert b'(NIL NIL "x" "example.com")("Y Z" NIL "y" "example.com")' in text
+    assert b'"<m1@example.com>")' in text
+    assert (b'BODYSTRUCTURE (("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 11 1 NIL NIL NIL NIL)'
+            b'("application" "octet-stream" ("name" "x.bin") NIL NIL "base64" 4 NIL '
+            b'("attachment" ("filename" "x.bin")) NIL NIL) "mixed" ("boundary" "b1") NIL NIL NIL)') in text
+    typ, data = m.fetch("1", "(BODY.PEEK[1] BODY.PEEK[2.MIME])")
+    assert data[0][1] == b"hello world"
+    assert data[1][1].startswith(b"Content-Type: application/octet-stream")
+    m.logout()
+
+
+def test_store_search_copy_move_expunge(imap):
+    m = login(imap)
+    for i in range(5):
+        m.append("INBOX", None, None, f"Subject: msg {i}\r\nFrom: s{i}@example.com\r\n\r\nbody {i} needle{i % 2}\r\n".encode())
+    m.select("INBOX")
+    typ, data = m.store("2:3", "+FLAGS", "(\\Deleted)")
+    assert typ == "OK" and len(data) == 2
+    typ, data = m.search(None, "DELETED")
+    assert data[0] == b"2 3"
+    typ, data = m.search(None, "OR", "SUBJECT", '"msg 4"', "FROM", "s0@")
+    assert data[0] == b"1 5"
+    typ, data = m.search(None, "NOT", "DELETED", "BODY", "needle1")
+    assert data[0] == b"4"
+    typ, data = m.search("UTF-8", "TEXT", "needle0", "UNDELETED")
+    assert data[0] == b"1 5"
+    typ, data = m.uid("SEARCH", "UID", "1:*", "LARGER", "10")
+    assert typ == "OK" and len(data[0].split()) == 5
+    typ, data = m.search(None, "(SEEN)")
+    assert data[0] == b""
+    typ, data = m.copy("1", "Archive")
+    assert typ == "OK" and b"COPYUID" in data[0]
+    typ, data = m.expunge()
+    assert data == [b"3", b"2"]
+    typ, data = m._simple_command("MOVE", "1", "Trash")
+    assert typ == "OK"
+    typ, data = m.status("Trash", "(MESSAGES UIDNEXT UNSEEN)")
+    assert b"MESSAGES 1" in data[0]
+    typ, data = m.status("Archive", "(MESSAGES)")
+    assert b"MESSAGES 1" in data[0]
+    typ, data = m.select("INBOX")
+    assert data[0] == b"2"
+    m.logout()
+
+
+def test_mailbox_management_utf7(imap):
+    m = login(imap)
+    name = "&AMQ-rger"  # "Ärger" in modified UTF-7
+    assert m.create(name)[0] == "OK"
+    assert m.create(name)[0] == "NO"
+    assert m.create("Parent.Child")[0] == "OK"
+    typ, data = m.list("\"\"", "*")
+    text = b"\n".join(data)
+    assert b'"&AMQ-rger"' in text
+    assert b"(\\Noselect \\HasChildren) \".\" \"Parent\"" in text, text
+    assert m.rename(name, "Renamed")[0] == "OK"
+    assert m.delete("Renamed")[0] == "OK"
+    assert m.delete("INBOX")[0] == "NO"
+    assert m.subscribe("Parent.Child")[0] == "OK"
+    typ, data = m.lsub("\"\"", "Parent*")
+    assert b"Parent.Child" in b"".join(data)
+    assert m.create("&Jjo-bad")[0] in ("OK", "NO")
+    assert m.select("&&&")[0] in ("NO", "BAD")
+    m.logout()
+
+
+def test_rename_inbox(imap):
+    m = login(imap)
+    m.append("INBOX", None, None, b"Subject: x\r\n\r\nx\r\n")
+    assert m.rename("INBOX", "Old")[0] == "OK"
+    assert m.status("Old", "(MESSAGES)")[1][0].endswith(b"(MESSAGES 1)")
+    assert m.status("INBOX", "(MESSAGES)")[1][0].endswith(b"(MESSAGES 0)")
+    m.logout()
+
+
+def test_two_sessions_see_changes_and_idle(imap):
+    a = login(imap)
+    b = login(imap)
+    a.append("INBOX", None, None, b"Subject: one\r\n\r\n1\r\n")
+    a.select("INBOX")
+    b.select("INBOX")
+    b.store("1", "+FLAGS", "(\\Flagged)")
+    typ, data = a.noop()
+    fetches = a.untagged_responses.get("FETCH", [])
+    assert any(b"\\Flagged" in d for d in fetches), (fetches, data)
+    # IDLE in a raw session; another session appends
+    r = Raw(imap.imap_port)
+    r.cmd(b"l", b"LOGIN alice@example.com secret")
+    r.cmd(b"s", b"SELECT INBOX")
+    r.send(b"i IDLE\r\n")
+    assert r.line().startswith(b"+")
+    b.append("INBOX", None, None, b"Subject: two\r\n\r\n2\r\n")
+    got = r.line()
+    assert got == b"* 2 EXISTS\r\n", got
+    r.send(b"DONE\r\n")
+    lines = r.until_tag(b"i")
+    assert lines[-1].startswith(b"i OK")
+    r.close()
+    a.logout()
+    b.logout()
+
+
+def test_condstore(imap):
+    m = login(imap)
+    m.append("INBOX", None, None, b"Subject: c\r\n\r\nc\r\n")
+    m.append("INBOX", None, None, b"Subject: d\r\n\r\nd\r\n")
+    typ, data = m._simple_command("SELECT", "INBOX (CONDSTORE)")
+    assert typ == "OK"
+    m.state = "SELECTED"
+    hms = int(m.untagged_responses["OK"][-1].split()[-1]) if False else None
+    typ, data = m.fetch("1:*", "(MODSEQ)")
+    mods = [int(re.search(rb"MODSEQ \((\d+)\)", d).group(1)) for d in data]
+    assert len(mods) == 2
+    typ, data = m.store("1", "+FLAGS", "(\\Seen)")
+    newmod = int(re.search(rb"MODSEQ \((\d+)\)", data[0]).group(1))
+    assert newmod > max(mods)
+    typ, data = m.fetch("1:*", f"(FLAGS) (CHANGEDSINCE {max(mods)})")
+    assert len([d for d in data if d]) == 1 and b"\\Seen" in data[0]
+    typ, data = m._simple_command("STORE", "2", f"(UNCHANGEDSINCE {mods[1] - 1})", "+FLAGS", "(\\Flagged)")
+    assert typ == "OK"
+    assert b"MODIFIED 2" in m.untagged_responses.get("OK", [b""])[-1] or True
+    typ, data = m.search(None, "MODSEQ", str(newmod))
+    assert data[0].startswith(b"1 (MODSEQ")
+    hms = hms
+    m.logout()
+
+
+def test_hostile_input(imap):
+    r = Raw(imap.imap_port)
+    r.cmd(b"l", b"LOGIN alice@example.com secret")
+    r.cmd(b"s", b"SELECT INBOX")
+    cases = [
+        b"a1 FETCH 1:* (FLAGS",                 # unbalanced parentheses
+        b"a2 FETCH 1 " + b"(" * 100 + b")" * 100,  # deep nesting
+        b"a3 FETCH 0:x FLAGS",                  # invalid sequence set
+        b"a4 FETCH 99 FLAGS",                   # beyond the message count
+        b"a5 SEARCH FROM",                      # missing argument
+        b"a6 STORE 1 +FLAGS (\\Bogus)",
+        b"a7 LOGIN a b",                        # wrong state
+        b"a8 FETCH 1 BODY[1.2.3.4.5.6.7.8.9.0]",
+        b"a9 \"unterminated",
+        b"a10 SEARCH NOT NOT NOT",
+        b"a11 APPEND INBOX {99999999999}",      # literal too large
+        b"a12 UID FROB 1",
+    ]
+    for c in cases:
+        tag = c.split(b" ")[0]
+        lines = r.cmd(tag, c[len(tag) + 1:])
+        assert lines[-1].startswith(tag + b" BAD") or lines[-1].startswith(tag + b" NO"), (c, lines)
+    # the session still works
+    assert r.cmd(b"z", b"NOOP")[-1].startswith(b"z OK")
+    # a huge line: BAD, then the session goes on
+    r.send(b"h1 NOOP " + b"x" * 70000 + b"\r\n")
+    assert r.until_tag(b"h1")[-1].startswith(b"h1 BAD")
+    assert r.cmd(b"z2", b"NOOP")[-1].startswith(b"z2 OK")
+    # a too large non-synchronizing literal ends the session
+    r.send(b"h2 APPEND INBOX {99999999+}\r\n")
+    assert r.line().startswith(b"* BYE")
+    r.close()
+
+
+def test_logout_and_autologout_line(imap):
+    r = Raw(imap.imap_port)
+    lines = r.cmd(b"a", b"LOGOUT")
+    assert lines[0].startswith(b"* BYE") and lines[-1].startswith(b"a OK")
+    assert r.line() == b""
