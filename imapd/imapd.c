@@ -40,17 +40,21 @@
 #include "msg.h"
 #include "mymalloc.h"
 #include "server.h"
+#include "tls.h"
 
 #define IMAPD_MAX_BAD 20
 
 static VSTRING *imapd_inbuf;
 static size_t imapd_inpos;
 static VSTRING *imapd_tagged;		/* the tagged reply, sent after updates */
+static TLS_SERVER_CTX *imapd_tls_ctx;	/* NULL: no TLS configured */
+static TLS_SESSION *imapd_tls;
 
 const IMAPD_VERB imapd_verbs[] = {
     {"CAPABILITY", cmd_capability, VERB_ANY},
     {"NOOP", cmd_noop, VERB_ANY},
     {"LOGOUT", cmd_logout, VERB_ANY},
+    {"STARTTLS", cmd_starttls, VERB_NOTAUTH},
     {"LOGIN", cmd_login, VERB_NOTAUTH},
     {"AUTHENTICATE", cmd_authenticate, VERB_NOTAUTH},
     {"ID", cmd_id, VERB_ANY},
@@ -158,7 +162,9 @@ void    imapd_capability(IMAPD_SESSION *s, VSTRING *out)
 {
     vstring_cat(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE");
     if (s->state == IMAPD_NOTAUTH) {
-	if (var_disable_plaintext_auth && !s->secured)
+	if (imapd_tls_ctx && !s->tls)
+	    vstring_cat(out, " STARTTLS");
+	if (!imapd_plaintext_ok(s))
 	    vstring_cat(out, " LOGINDISABLED");
 	else
 	    vstring_cat(out, " AUTH=PLAIN AUTH=LOGIN");
@@ -167,6 +173,46 @@ void    imapd_capability(IMAPD_SESSION *s, VSTRING *out)
 	if (var_imap_literal_limit > 0)
 	    vstring_fmt_append(out, " APPENDLIMIT=%ld", var_imap_literal_limit);
     }
+}
+
+/* imapd_plaintext_ok - may the client log in with a password now */
+bool    imapd_plaintext_ok(const IMAPD_SESSION *s)
+{
+    if (strcasecmp(var_ssl, "required") == 0)
+	return s->tls;
+    return !var_disable_plaintext_auth || s->secured;
+}
+
+/* cmd_starttls - STARTTLS: OK in plaintext, then the handshake; what the
+ * client pipelined after STARTTLS is thrown away */
+void    cmd_starttls(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
+{
+    const char *err;
+
+    (void) args;
+    if (count != 0) {
+	imapd_bad(s, "STARTTLS takes no arguments");
+	return;
+    }
+    if (imapd_tls_ctx == NULL || s->tls) {
+	imapd_bad(s, s->tls ? "TLS is already active" : "TLS support isn't enabled");
+	return;
+    }
+    imapd_send(s, "%s OK Begin TLS negotiation now.\r\n", s->tag);
+    imapd_flush(s);
+    vstring_reset(imapd_inbuf);
+    imapd_inpos = 0;
+    if ((imapd_tls = tls_server_start(s->client, imapd_tls_ctx, (int) var_login_timeout,
+				      s->rip, s->rip, &err)) == NULL) {
+	s->state = IMAPD_LOGOUT;
+	vstring_reset(imapd_tagged);
+	vstring_set(imapd_tagged, "");
+	vstring_reset(s->out);
+	s->tag = NULL;
+	return;
+    }
+    s->tls = s->secured = true;
+    vstring_set(imapd_tagged, " ");	/* reply already sent */
 }
 
 /* imapd_mailbox_arg - a mailbox argument (modified UTF-7 on the wire) as
@@ -535,9 +581,10 @@ static void imapd_dispatch(IMAPD_SESSION *s, const IMAP_CMD *cmd)
 	    imapd_updates(s, !no_expunge);
 	}
     }
-    if (LEN(imapd_tagged) == 0)
+    if (LEN(imapd_tagged) == 0 && s->state != IMAPD_LOGOUT)
 	imapd_bad(s, "Internal error: no reply");
-    imapd_send_raw(s, STR(imapd_tagged), LEN(imapd_tagged));
+    if (strcmp(STR(imapd_tagged), " ") != 0)
+	imapd_send_raw(s, STR(imapd_tagged), LEN(imapd_tagged));
 }
 
 /* peer_address - text form of a socket address; loopback test */
@@ -592,6 +639,18 @@ static void imapd_service(STREAM *client, const char *service, char **argv)
     s.lip = lip;
     s.secured = loop_r;
     msg_info("connect from [%s]", rip);
+    if (var_imapd_tls_wrappermode) {
+	const char *err;
+
+	if (imapd_tls_ctx == NULL) {
+	    msg_warn("imapd_tls_wrappermode is set but no certificate is configured (ssl_cert)");
+	    goto done;
+	}
+	if ((imapd_tls = tls_server_start(client, imapd_tls_ctx, (int) var_login_timeout,
+					  rip, rip, &err)) == NULL)
+	    goto done;
+	s.tls = s.secured = true;
+    }
     imapd_capability(&s, cap);
     imapd_send(&s, "* OK [CAPABILITY %s] %s\r\n", STR(cap), var_login_greeting);
     while (s.state != IMAPD_LOGOUT) {
@@ -624,6 +683,9 @@ static void imapd_service(STREAM *client, const char *service, char **argv)
 	}
     }
     imapd_flush(&s);
+done:
+    if (imapd_tls)
+	tls_session_stop(&imapd_tls);
     msg_info("disconnect from [%s]%s%s", rip, s.user ? " user=" : "", s.user ? s.user : "");
     imapd_close_folder(&s);
     if (s.store)
@@ -637,10 +699,36 @@ static void imapd_service(STREAM *client, const char *service, char **argv)
     myfree(s.home);
 }
 
+/* imapd_pre_init - TLS keys are read before privileges are dropped */
+static void imapd_pre_init(const char *service, char **argv)
+{
+    TLS_SERVER_PARAMS tp;
+    const char *err;
+    VSTRING *proto = vstring_alloc(32);
+
+    (void) service;
+    (void) argv;
+    if (strcasecmp(var_ssl, "no") == 0 || *var_ssl_cert == 0) {
+	if (strcasecmp(var_ssl, "required") == 0)
+	    msg_fatal("ssl = required, but ssl_cert is not set");
+	vstring_free(&proto);
+	return;
+    }
+    memset(&tp, 0, sizeof(tp));
+    tp.cert_file = var_ssl_cert;
+    tp.key_file = *var_ssl_key ? var_ssl_key : var_ssl_cert;
+    vstring_fmt(proto, ">=%s", var_ssl_min_protocol);
+    tp.protocols = STR(proto);
+    tp.session_timeout = 3600;
+    if ((imapd_tls_ctx = tls_server_init(&tp, &err)) == NULL)
+	msg_fatal("TLS: %s", err);
+    vstring_free(&proto);
+}
+
 /* main - the single-server skeleton with the IMAP service */
 int     main(int argc, char **argv)
 {
-    static const SERVER_OPTS opts = {0};
+    static const SERVER_OPTS opts = {.pre_init = imapd_pre_init};
 
     single_server_main(argc, argv, imapd_service, &opts);
 }

@@ -198,7 +198,7 @@ void    cmd_login(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	imapd_bad(s, "LOGIN needs a user name and a password");
 	return;
     }
-    if (var_disable_plaintext_auth && !s->secured) {
+    if (!imapd_plaintext_ok(s)) {
 	imapd_no(s, "[PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure "
 		 "(SSL/TLS) connections.");
 	return;
@@ -236,7 +236,7 @@ void    cmd_authenticate(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	imapd_no(s, "Unsupported authentication mechanism.");
 	return;
     }
-    if (var_disable_plaintext_auth && !s->secured) {
+    if (!imapd_plaintext_ok(s)) {
 	imapd_no(s, "[PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure "
 		 "(SSL/TLS) connections.");
 	return;

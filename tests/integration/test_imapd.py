@@ -4,16 +4,26 @@ import imaplib
 import os
 import re
 import socket
-import time
+import ssl
+import subprocess
 
 import pytest
 
 PASSWORD = "secret"
 
 
-@pytest.fixture
-def imap(instance):
-    """Start auth + imapd; returns (instance, port)."""
+def make_cert(inst):
+    cert = os.path.join(inst.dir, "cert.pem")
+    key = os.path.join(inst.dir, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=posthorn.test", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    for f in (cert, key):
+        os.chown(f, inst.uid, inst.gid)
+    return cert, key
+
+
+def setup_imap(instance, tls=False, extra=None):
     home = os.path.join(instance.dir, "home", "alice")
     os.makedirs(home)
     os.chown(os.path.dirname(home), instance.uid, instance.gid)
@@ -21,23 +31,36 @@ def imap(instance):
     users = os.path.join(instance.dir, "users")
     with open(users, "w") as f:
         f.write(f"alice@example.com:{{PLAIN}}{PASSWORD}:{instance.uid}:{instance.gid}::{home}::\n")
-    port = instance.free_port()
-    instance.write_main_cf({
+    port, sport = instance.free_ports(2)
+    params = {
         "auth_passdb": f"passwd-file:{users}",
         "auth_userdb": f"passwd-file:{users}",
         "auth_failure_delay": "0",
         "mail_location": "maildir:~/Maildir",
         "imap_literal_limit": "1000000",
-    })
+    }
+    if tls:
+        params["ssl_cert"], params["ssl_key"] = make_cert(instance)
+    params.update(extra or {})
+    instance.write_main_cf(params)
     instance.write_master_cf("auth unix - n n - 1 auth\n"
                              "auth-userdb unix - n n - 1 auth\n"
-                             f"127.0.0.1:{port} inet n - n - 20 imapd\n")
+                             f"127.0.0.1:{port} inet n - n - 20 imapd\n"
+                             + (f"127.0.0.1:{sport} inet n - n - 20 imapd -o imapd_tls_wrappermode=yes\n"
+                                if tls else ""))
     instance.start()
     instance.wait_for(lambda: os.path.exists(os.path.join(instance.queue, "private", "auth")),
                       what="auth socket")
     instance.imap_port = port
+    instance.imaps_port = sport
     instance.home = home
     return instance
+
+
+@pytest.fixture
+def imap(instance):
+    """auth + imapd on a loopback port (no TLS)."""
+    return setup_imap(instance)
 
 
 def login(inst):
@@ -356,3 +379,34 @@ def test_logout_and_autologout_line(imap):
     lines = r.cmd(b"a", b"LOGOUT")
     assert lines[0].startswith(b"* BYE") and lines[-1].startswith(b"a OK")
     assert r.line() == b""
+
+
+def test_starttls_and_imaps(instance):
+    inst = setup_imap(instance, tls=True, extra={"ssl": "required"})
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    m = imaplib.IMAP4("127.0.0.1", inst.imap_port, timeout=20)
+    assert "STARTTLS" in m.capabilities and "LOGINDISABLED" in m.capabilities
+    with pytest.raises(imaplib.IMAP4.error):
+        m.login("alice@example.com", PASSWORD)
+    m.starttls(ssl_context=ctx)
+    assert "STARTTLS" not in m.capabilities and "AUTH=PLAIN" in m.capabilities
+    assert m.login("alice@example.com", PASSWORD)[0] == "OK"
+    assert m.select("INBOX")[0] == "OK"
+    m.logout()
+    s = imaplib.IMAP4_SSL("127.0.0.1", inst.imaps_port, ssl_context=ctx, timeout=20)
+    assert "STARTTLS" not in s.capabilities
+    assert s.login("alice@example.com", PASSWORD)[0] == "OK"
+    s.append("INBOX", None, None, b"Subject: tls\r\n\r\nover tls\r\n")
+    s.select("INBOX")
+    assert s.fetch("1", "(BODY[TEXT])")[1][0][1] == b"over tls\r\n"
+    s.logout()
+    # STARTTLS discards what was pipelined after it
+    r = Raw(inst.imap_port)
+    r.send(b"a STARTTLS\r\nb LOGIN alice@example.com secret\r\n")
+    assert r.line().startswith(b"a OK")
+    t = ctx.wrap_socket(r.sock, server_hostname="posthorn.test")
+    t.sendall(b"c NOOP\r\n")
+    assert t.recv(1000).startswith(b"c OK")
+    t.close()
