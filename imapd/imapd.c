@@ -544,6 +544,28 @@ int     imapd_read_line(IMAPD_SESSION *s, VSTRING *line)
     return r == IMAP_PARSE_DONE ? 0 : -1;
 }
 
+/* imapd_leftover - append the client bytes read but not yet parsed */
+void    imapd_leftover(IMAPD_SESSION *s, VSTRING *out)
+{
+    char    buf[4096];
+
+    if (imapd_inpos < LEN(imapd_inbuf))
+	vstring_catn(out, STR(imapd_inbuf) + imapd_inpos, LEN(imapd_inbuf) - imapd_inpos);
+    while (stream_pending(s->client) > 0 && LEN(out) < 1024 * 1024) {
+	ssize_t n = stream_read_some(s->client, buf, sizeof(buf));
+
+	if (n <= 0)
+	    break;
+	vstring_catn(out, buf, (size_t) n);
+    }
+}
+
+/* imapd_tls_session - the pre-login TLS session, if any */
+TLS_SESSION *imapd_tls_session(void)
+{
+    return imapd_tls;
+}
+
 /* imapd_input_pending - client bytes already buffered */
 bool    imapd_input_pending(IMAPD_SESSION *s);
 
@@ -612,20 +634,18 @@ static void peer_address(int fd, bool peer, char *buf, size_t len, bool *loopbac
     }
 }
 
-/* imapd_service - one client connection */
-static void imapd_service(STREAM *client, const char *service, char **argv)
+/* imapd_run - serve one session on client: from the greeting, or (h not
+ * NULL) from a pre-login process's hand-over */
+static void imapd_run(STREAM *client, const char *rip, const char *lip, bool loopback,
+		      const IMAPD_HANDOVER *h)
 {
     IMAPD_SESSION s;
     IMAP_PARSER_LIMITS lim = {
 	.max_line = (size_t) var_imap_max_line_length,
 	.max_literal = var_imap_literal_limit > 0 ? (size_t) var_imap_literal_limit : (size_t) 1 << 30,
     };
-    char    rip[64], lip[64];
-    bool    loop_r, loop_l;
     VSTRING *cap = vstring_alloc(128);
 
-    (void) service;
-    (void) argv;
     memset(&s, 0, sizeof(s));
     s.client = client;
     s.parser = imap_parser_create(&lim);
@@ -633,11 +653,30 @@ static void imapd_service(STREAM *client, const char *service, char **argv)
     imapd_inbuf = vstring_alloc(16384);
     imapd_tagged = vstring_alloc(256);
     imapd_inpos = 0;
-    peer_address(stream_fd(client), true, rip, sizeof(rip), &loop_r);
-    peer_address(stream_fd(client), false, lip, sizeof(lip), &loop_l);
     s.rip = rip;
     s.lip = lip;
-    s.secured = loop_r;
+    s.secured = loopback;
+    if (h != NULL) {
+	const char *err;
+
+	s.tls = h->tls;
+	s.secured = loopback || h->tls;
+	vstring_catn(imapd_inbuf, h->left, h->left_len);
+	s.tag = h->tag;
+	if (imapd_post_login(&s, h->user, &err) < 0) {
+	    msg_warn("%s: login refused: %s", h->user, err);
+	    imapd_send(&s, "%s NO [UNAVAILABLE] Internal error occurred. Refer to server log.\r\n"
+		       "* BYE Logging out\r\n", h->tag);
+	    imapd_flush(&s);
+	    goto done;
+	}
+	msg_info("Login: user=<%s>, method=%s, rip=%s, lip=%s%s", s.user, h->mech, rip, lip,
+		 h->tls ? ", TLS" : "");
+	imapd_capability(&s, cap);
+	imapd_send(&s, "%s OK [CAPABILITY %s] Logged in\r\n", h->tag, STR(cap));
+	s.tag = NULL;
+	goto loop;
+    }
     msg_info("connect from [%s]", rip);
     if (var_imapd_tls_wrappermode) {
 	const char *err;
@@ -653,6 +692,7 @@ static void imapd_service(STREAM *client, const char *service, char **argv)
     }
     imapd_capability(&s, cap);
     imapd_send(&s, "* OK [CAPABILITY %s] %s\r\n", STR(cap), var_login_greeting);
+loop:
     while (s.state != IMAPD_LOGOUT) {
 	int     r = imapd_read(&s);
 
@@ -699,6 +739,36 @@ done:
     myfree(s.home);
 }
 
+/* imapd_service - one client connection */
+static void imapd_service(STREAM *client, const char *service, char **argv)
+{
+    char    rip[64], lip[64];
+    bool    loop_r, loop_l;
+
+    (void) service;
+    (void) argv;
+    peer_address(stream_fd(client), true, rip, sizeof(rip), &loop_r);
+    peer_address(stream_fd(client), false, lip, sizeof(lip), &loop_l);
+    if (geteuid() == 0) {
+	IMAPD_HANDOVER *h;
+	STREAM *post = imapd_split(client, rip, lip, loop_r, &h);
+
+	/* only the privileged parent returns here, after the hand-over */
+	if (post != NULL) {
+	    imapd_run(post, rip, lip, loop_r, h);
+	    imapd_split_done(&post, &h);
+	}
+	return;
+    }
+    imapd_run(client, rip, lip, loop_r, NULL);
+}
+
+/* imapd_prelogin_run - the pre-login child's session (imapd_split.c) */
+void    imapd_prelogin_run(STREAM *client, const char *rip, const char *lip, bool loopback)
+{
+    imapd_run(client, rip, lip, loopback, NULL);
+}
+
 /* imapd_pre_init - TLS keys are read before privileges are dropped */
 static void imapd_pre_init(const char *service, char **argv)
 {
@@ -728,7 +798,7 @@ static void imapd_pre_init(const char *service, char **argv)
 /* main - the single-server skeleton with the IMAP service */
 int     main(int argc, char **argv)
 {
-    static const SERVER_OPTS opts = {.pre_init = imapd_pre_init};
+    static const SERVER_OPTS opts = {.pre_init = imapd_pre_init, .stay_root = true};
 
     single_server_main(argc, argv, imapd_service, &opts);
 }

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "imapd.h"
 #include "msg.h"
+#include "privs.h"
 #include "mymalloc.h"
 
 int     imapd_read_line(IMAPD_SESSION *s, VSTRING *line);
@@ -115,7 +116,15 @@ int     imapd_post_login(IMAPD_SESSION *s, const char *user, const char **error_
 	auth_client_user_free(&u);
 	return -1;
     }
-    if (u->uid >= 0 && (uid_t) u->uid != geteuid() && geteuid() != 0) {
+    if (geteuid() == 0) {
+	/* the post-login side of the split: become the mail user for good */
+	if (u->uid <= 0 || u->gid <= 0) {
+	    *error_r = "userdb gives no uid/gid, or uid/gid 0";
+	    auth_client_user_free(&u);
+	    return -1;
+	}
+	privs_drop((uid_t) u->uid, (gid_t) u->gid);
+    } else if (u->uid >= 0 && (uid_t) u->uid != geteuid()) {
 	/* see imapd.c: no per-uid post-login process yet */
 	msg_warn("%s: userdb uid %ld differs from ours (%ld); serving as %ld",
 		 user, u->uid, (long) geteuid(), (long) geteuid());
@@ -159,6 +168,8 @@ static void imapd_auth_done(IMAPD_SESSION *s, const char *mech, int r, VSTRING *
 	    imapd_no(s, "[AUTHENTICATIONFAILED] Authentication failed.");
 	return;
     }
+    if (imapd_split_fd >= 0)
+	imapd_split_handover(s, STR(data), mech);	/* does not return */
     if (imapd_post_login(s, STR(data), &err) < 0) {
 	msg_warn("%s: login refused: %s", STR(data), err);
 	imapd_no(s, "[UNAVAILABLE] Internal error occurred. Refer to server log.");

@@ -23,14 +23,15 @@ def make_cert(inst):
     return cert, key
 
 
-def setup_imap(instance, tls=False, extra=None):
+def setup_imap(instance, tls=False, extra=None, uid=None, gid=None):
+    uid = instance.uid if uid is None else uid
+    gid = instance.gid if gid is None else gid
     home = os.path.join(instance.dir, "home", "alice")
     os.makedirs(home)
-    os.chown(os.path.dirname(home), instance.uid, instance.gid)
-    os.chown(home, instance.uid, instance.gid)
+    os.chown(home, uid, gid)
     users = os.path.join(instance.dir, "users")
     with open(users, "w") as f:
-        f.write(f"alice@example.com:{{PLAIN}}{PASSWORD}:{instance.uid}:{instance.gid}::{home}::\n")
+        f.write(f"alice@example.com:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{home}::\n")
     port, sport = instance.free_ports(2)
     params = {
         "auth_passdb": f"passwd-file:{users}",
@@ -410,3 +411,50 @@ def test_starttls_and_imaps(instance):
     t.sendall(b"c NOOP\r\n")
     assert t.recv(1000).startswith(b"c OK")
     t.close()
+
+
+def proc_uid(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for ln in f:
+            if ln.startswith("Uid:"):
+                return int(ln.split()[1])
+    return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_login_split_as_root(instance_factory):
+    from instance import ensure_user
+    inst = instance_factory(root=True)
+    mailuser = ensure_user("phvmail")
+    owner = ensure_user(inst.mail_owner)
+    for tls in (False, True):
+        if tls:
+            inst.stop()
+            inst = instance_factory(root=True)
+        setup_imap(inst, tls=tls, uid=mailuser.pw_uid, gid=mailuser.pw_gid)
+        # before login: a root parent and a pre-login child as login_user
+        r = Raw(inst.imaps_port if tls else inst.imap_port) if not tls else None
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            m = imaplib.IMAP4_SSL("127.0.0.1", inst.imaps_port, ssl_context=ctx, timeout=20)
+        else:
+            m = imaplib.IMAP4("127.0.0.1", inst.imap_port, timeout=20)
+            r.close()
+        parents = inst.children("imapd")
+        assert parents, "no imapd"
+        kids = [int(p) for p in os.listdir("/proc") if p.isdigit()
+                and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] in map(str, parents)]
+        uids = {proc_uid(k) for k in kids}
+        assert owner.pw_uid in uids, (uids, owner.pw_uid)
+        assert {proc_uid(p) for p in parents} == {0}
+        assert m.login("alice@example.com", PASSWORD)[0] == "OK"
+        m.append("INBOX", None, None, b"Subject: split\r\n\r\nsplit\r\n")
+        m.select("INBOX")
+        assert m.fetch("1", "(BODY[TEXT])")[1][0][1] == b"split\r\n"
+        # after login the serving process runs as the mail user
+        assert any(proc_uid(p) == mailuser.pw_uid for p in inst.children("imapd"))
+        st = os.stat(os.path.join(inst.home, "Maildir"))
+        assert st.st_uid == mailuser.pw_uid
+        m.logout()
