@@ -3,6 +3,7 @@ driven by Python's imaplib (and raw sockets for hostile input)."""
 import imaplib
 import os
 import re
+import shutil
 import socket
 import ssl
 import subprocess
@@ -458,3 +459,91 @@ def test_login_split_as_root(instance_factory):
         st = os.stat(os.path.join(inst.home, "Maildir"))
         assert st.st_uid == mailuser.pw_uid
         m.logout()
+
+
+@pytest.mark.skipif(not shutil.which("curl"), reason="curl not installed")
+def test_curl_list_and_fetch(imap):
+    m = login(imap)
+    msg = b"From: c@example.com\r\nSubject: curl\r\n\r\nfetched by curl\r\n"
+    m.append("INBOX", None, None, msg)
+    m.logout()
+    base = f"imap://127.0.0.1:{imap.imap_port}"
+    user = ["--user", f"alice@example.com:{PASSWORD}"]
+    p = subprocess.run(["curl", "-sS", "--max-time", "20", base + "/"] + user,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert b"INBOX" in p.stdout and b"Sent" in p.stdout
+    p = subprocess.run(["curl", "-sS", "--max-time", "20", base + "/INBOX;UID=1"] + user,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == msg
+    p = subprocess.run(["curl", "-sS", "--max-time", "20", base + "/INBOX?SUBJECT%20curl"] + user,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0 and b"* SEARCH 1" in p.stdout, (p.stdout, p.stderr)
+
+
+@pytest.mark.skipif(not shutil.which("mbsync"), reason="isync not installed")
+def test_mbsync_both_ways(imap, tmp_path):
+    m = login(imap)
+    for i in range(3):
+        m.append("INBOX", "(\\Seen)" if i == 0 else None, None,
+                 f"Subject: sync {i}\r\nMessage-ID: <s{i}@example.com>\r\n\r\nbody {i}\r\n".encode())
+    m.logout()
+    local = tmp_path / "mail"
+    local.mkdir()
+    cfg = tmp_path / "mbsyncrc"
+    cfg.write_text(f"""IMAPAccount t
+Host 127.0.0.1
+Port {imap.imap_port}
+User alice@example.com
+Pass {PASSWORD}
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account t
+
+MaildirStore local
+Path {local}/
+Inbox {local}/INBOX
+SubFolders Verbatim
+
+Channel c
+Far :remote:
+Near :local:
+Patterns *
+Create Both
+Expunge Both
+SyncState *
+""")
+
+    def sync():
+        p = subprocess.run(["mbsync", "-c", str(cfg), "-a"], capture_output=True, text=True,
+                           timeout=120)
+        assert p.returncode == 0, p.stdout + p.stderr
+        return p
+
+    sync()
+    inbox = local / "INBOX"
+    files = list((inbox / "cur").iterdir()) + list((inbox / "new").iterdir())
+    assert len(files) == 3
+    assert any(f.name.endswith(",S") or ":2,S" in f.name for f in files)
+    assert (local / "Sent").is_dir() and (local / "Trash").is_dir()
+    # a message written locally goes up
+    (inbox / "new" / "1700000000.local.host").write_bytes(
+        b"Subject: from local\r\nMessage-ID: <l1@example.com>\r\n\r\nup\r\n")
+    sync()
+    m = login(imap)
+    m.select("INBOX")
+    typ, data = m.search(None, "SUBJECT", '"from local"')
+    assert data[0] == b"4"
+    # flags go both ways: flag on the server, delete locally
+    m.store("2", "+FLAGS", "(\\Flagged)")
+    m.logout()
+    sync()
+    files = list((inbox / "cur").iterdir())
+    assert sum(1 for f in files if "F" in f.name.split(":2,")[-1]) == 1
+    # and a sync with nothing changed changes nothing
+    before = sorted(f.name for f in (inbox / "cur").iterdir())
+    sync()
+    assert sorted(f.name for f in (inbox / "cur").iterdir()) == before
