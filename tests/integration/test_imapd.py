@@ -547,3 +547,46 @@ SyncState *
     before = sorted(f.name for f in (inbox / "cur").iterdir())
     sync()
     assert sorted(f.name for f in (inbox / "cur").iterdir()) == before
+
+
+@pytest.mark.skipif(not shutil.which("mutt") or not shutil.which("script"),
+                    reason="mutt or script not installed")
+def test_mutt_reads_and_moves(imap, tmp_path):
+    m = login(imap)
+    m.append("INBOX", None, None, b"From: x@example.com\r\nSubject: for mutt\r\n\r\nmutt body\r\n")
+    m.append("INBOX", None, None, b"From: y@example.com\r\nSubject: stays\r\n\r\nother\r\n")
+    m.logout()
+    rc = tmp_path / "muttrc"
+    rc.write_text(f"""set folder="imap://alice%40example.com@127.0.0.1:{imap.imap_port}/"
+set imap_pass="{PASSWORD}"
+set spoolfile="+INBOX"
+set ssl_starttls=no
+set ssl_force_tls=no
+set imap_check_subscribed=no
+set confirmappend=no
+set confirmcreate=no
+set delete=yes
+set move=no
+set mark_old=no
+set header_cache=""
+set message_cachedir=""
+set sleep_time=0
+set mail_check=0
+""")
+    keys = ('<limit>~s "for mutt"<enter><tag-pattern>~A<enter>'
+            '<tag-prefix><save-message>=Archive<enter><sync-mailbox><quit>')
+    with open(rc, "a") as f:
+        f.write(f"push '{keys}'\n")
+    cmd = f"mutt -n -F {rc}"
+    env = dict(os.environ, TERM="xterm", HOME=str(tmp_path))
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, timeout=60,
+                       env=env, stdin=subprocess.DEVNULL)
+    m = login(imap)
+    typ, data = m.status("Archive", "(MESSAGES)")
+    assert data[0].endswith(b"(MESSAGES 1)"), (data, p.stdout[-2000:])
+    m.select("INBOX")
+    typ, data = m.search(None, "ALL")
+    assert data[0] == b"1"
+    typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert b"stays" in data[0][1]
+    m.logout()
