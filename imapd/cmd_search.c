@@ -1,6 +1,7 @@
 /* cmd_search - SEARCH / UID SEARCH with every RFC 3501 key, AND by
  * juxtaposition, OR, NOT, parenthesized groups, sequence and UID sets,
- * CHARSET UTF-8/US-ASCII, header and body text, and CONDSTORE's MODSEQ.
+ * CHARSET UTF-8/US-ASCII, header and body text, CONDSTORE's MODSEQ and
+ * ESEARCH's RETURN (MIN MAX COUNT ALL).
  *
  * The key list is checked once (a dry run) so a syntax error is a BAD
  * before any message is read; then each message is matched, reading its
@@ -22,6 +23,11 @@
 #include "mymalloc.h"
 
 #define SET_CACHE 16
+
+#define RET_MIN		(1 << 0)
+#define RET_MAX		(1 << 1)
+#define RET_COUNT	(1 << 2)
+#define RET_ALL		(1 << 3)
 
 typedef struct sctx {
     IMAPD_SESSION *s;
@@ -413,26 +419,52 @@ void    cmd_search(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 {
     SCTX    c;
     size_t  start = 0, i;
+    MSTORE_UIDS found = {0};
+    bool    esearch = false;
+    int     ret = 0;
     VSTRING *out = vstring_alloc(256);
 
     memset(&c, 0, sizeof(c));
     c.s = s;
     c.v = mstore_folder_view(s->folder);
     c.text = vstring_alloc(4096);
-    if (count >= 1 && imap_arg_is_atom(&args[0], "CHARSET")) {
-	if (count < 2 || imap_arg_astring(&args[1]) == NULL) {
+    if (count >= 2 && imap_arg_is_atom(&args[0], "RETURN")) {
+	if (args[1].type != IMAP_ARG_LIST) {
+	    imapd_bad(s, "Invalid RETURN options");
+	    goto out;
+	}
+	esearch = true;
+	for (size_t k = 0; k < args[1].len; k++) {
+	    const IMAP_ARG *o = &args[1].list[k];
+
+	    if (imap_arg_is_atom(o, "MIN"))
+		ret |= RET_MIN;
+	    else if (imap_arg_is_atom(o, "MAX"))
+		ret |= RET_MAX;
+	    else if (imap_arg_is_atom(o, "COUNT"))
+		ret |= RET_COUNT;
+	    else if (imap_arg_is_atom(o, "ALL"))
+		ret |= RET_ALL;
+	    else {
+		imapd_bad(s, "Unknown RETURN option");
+		goto out;
+	    }
+	}
+	if (ret == 0)
+	    ret = RET_ALL;
+	start = 2;
+    }
+    if (count >= start + 1 && imap_arg_is_atom(&args[start], "CHARSET")) {
+	if (count < start + 2 || imap_arg_astring(&args[start + 1]) == NULL) {
 	    imapd_bad(s, "Missing charset");
 	    goto out;
 	}
-	if (strcasecmp(args[1].str, "UTF-8") != 0 && strcasecmp(args[1].str, "US-ASCII") != 0) {
+	if (strcasecmp(args[start + 1].str, "UTF-8") != 0
+	    && strcasecmp(args[start + 1].str, "US-ASCII") != 0) {
 	    imapd_no(s, "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
 	    goto out;
 	}
-	start = 2;
-    }
-    if (count >= 1 && imap_arg_is_atom(&args[0], "RETURN")) {
-	imapd_bad(s, "ESEARCH is not supported");
-	goto out;
+	start += 2;
     }
     if (start >= count) {
 	imapd_bad(s, "Missing search keys");
@@ -461,21 +493,40 @@ void    cmd_search(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	    goto out;
 	}
 	if (match) {
-	    vstring_fmt_append(out, " %u", s->in_uid ? c.v->msgs[c.idx].uid : c.idx + 1);
+	    uint32_t id = s->in_uid ? c.v->msgs[c.idx].uid : c.idx + 1;
+
+	    mstore_uids_add(&found, id);
+	    vstring_fmt_append(out, " %u", id);
 	    if (c.v->msgs[c.idx].modseq > c.max_modseq)
 		c.max_modseq = c.v->msgs[c.idx].modseq;
 	}
     }
-    if (c.used_modseq && c.max_modseq) {
-	s->condstore = true;
+    if (esearch) {
+	/* RFC 4731: one ESEARCH line with what was asked for */
+	vstring_fmt(out, "* ESEARCH (TAG \"%s\")%s", s->tag, s->in_uid ? " UID" : "");
+	if ((ret & RET_MIN) && found.len)
+	    vstring_fmt_append(out, " MIN %u", found.uids[0]);
+	if ((ret & RET_MAX) && found.len)
+	    vstring_fmt_append(out, " MAX %u", found.uids[found.len - 1]);
+	if (ret & RET_COUNT)
+	    vstring_fmt_append(out, " COUNT %zu", found.len);
+	if ((ret & RET_ALL) && found.len) {
+	    vstring_cat(out, " ALL ");
+	    imap_seqset_format(out, &found);
+	}
+	if (c.used_modseq && c.max_modseq)
+	    vstring_fmt_append(out, " MODSEQ %llu", (unsigned long long) c.max_modseq);
+    } else if (c.used_modseq && c.max_modseq)
 	vstring_fmt_append(out, " (MODSEQ %llu)", (unsigned long long) c.max_modseq);
-    }
+    if (c.used_modseq)
+	s->condstore = true;
     vstring_cat(out, "\r\n");
     imapd_send_raw(s, STR(out), LEN(out));
     imapd_ok(s, "Search completed.");
 out:
     for (size_t k = 0; k < c.nsets; k++)
 	mstore_uids_free(&c.sets[k].uids);
+    mstore_uids_free(&found);
     if (c.mime)
 	imap_mime_free(&c.mime);
     vstring_free(&c.text);

@@ -72,6 +72,9 @@ const IMAPD_VERB imapd_verbs[] = {
     {"STATUS", cmd_status, VERB_AUTH | VERB_SELECTED},
     {"APPEND", cmd_append, VERB_AUTH | VERB_SELECTED},
     {"IDLE", cmd_idle, VERB_AUTH | VERB_SELECTED},
+    {"GETQUOTAROOT", cmd_getquotaroot, VERB_AUTH | VERB_SELECTED},
+    {"GETQUOTA", cmd_getquota, VERB_AUTH | VERB_SELECTED},
+    {"SETQUOTA", cmd_setquota, VERB_AUTH | VERB_SELECTED},
     {"CHECK", cmd_check, VERB_SELECTED},
     {"CLOSE", cmd_close, VERB_SELECTED},
     {"UNSELECT", cmd_unselect, VERB_SELECTED},
@@ -169,7 +172,7 @@ void    imapd_capability(IMAPD_SESSION *s, VSTRING *out)
 	else
 	    vstring_cat(out, " AUTH=PLAIN AUTH=LOGIN");
     } else {
-	vstring_cat(out, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE CONDSTORE");
+	vstring_cat(out, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE CONDSTORE ESEARCH QUOTA");
 	if (var_imap_literal_limit > 0)
 	    vstring_fmt_append(out, " APPENDLIMIT=%ld", var_imap_literal_limit);
     }

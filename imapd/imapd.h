@@ -138,5 +138,8 @@ void    cmd_move(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_search(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_uid(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_idle(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_getquotaroot(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_getquota(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_setquota(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 
 #endif

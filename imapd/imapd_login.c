@@ -137,7 +137,7 @@ int     imapd_post_login(IMAPD_SESSION *s, const char *user, const char **error_
     set.location = location;
     set.home = s->home;
     set.separator = var_imap_hierarchy_separator[0] == '/' ? '/' : '.';
-    set.quota = "";
+    set.quota = var_mail_quota;
     s->store = mstore_open(&set, error_r);
     auth_client_user_free(&u);
     if (s->store == NULL)

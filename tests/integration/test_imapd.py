@@ -590,3 +590,26 @@ set mail_check=0
     typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     assert b"stays" in data[0][1]
     m.logout()
+
+
+def test_esearch_and_quota(instance):
+    inst = setup_imap(instance, extra={"mail_quota": "10M"})
+    m = login(inst)
+    assert "ESEARCH" in m.capabilities and "QUOTA" in m.capabilities
+    for i in range(4):
+        m.append("INBOX", None, None, f"Subject: e{i}\r\n\r\n{'x' * (i * 100)}\r\n".encode())
+    m.select("INBOX")
+    typ, data = m._simple_command("UID", "SEARCH", "RETURN", "(MIN MAX COUNT ALL)", "LARGER", "50")
+    assert typ == "OK"
+    es = m.untagged_responses.pop("ESEARCH")[0]
+    assert re.fullmatch(rb'\(TAG "\w+"\) UID MIN 2 MAX 4 COUNT 3 ALL 2:4', es), es
+    typ, data = m._simple_command("SEARCH", "RETURN", "()", "SUBJECT", "nothing")
+    es = m.untagged_responses.pop("ESEARCH")[0]
+    assert re.fullmatch(rb'\(TAG "\w+"\)', es), es
+    typ, data = m._simple_command("GETQUOTAROOT", "INBOX")
+    assert typ == "OK"
+    assert m.untagged_responses["QUOTAROOT"][0] == b'"INBOX" ""'
+    mo = re.fullmatch(rb'"" \(STORAGE (\d+) 10240\)', m.untagged_responses["QUOTA"][0])
+    assert mo and int(mo.group(1)) >= 1, m.untagged_responses["QUOTA"]
+    assert m._simple_command("SETQUOTA", '""', "(STORAGE 1)")[0] == "NO"
+    m.logout()
