@@ -595,7 +595,8 @@ set mail_check=0
 def test_esearch_and_quota(instance):
     inst = setup_imap(instance, extra={"mail_quota": "10M"})
     m = login(inst)
-    assert "ESEARCH" in m.capabilities and "QUOTA" in m.capabilities
+    caps = m.capability()[1][0].split()
+    assert b"ESEARCH" in caps and b"QUOTA" in caps and b"APPENDLIMIT=1000000" in caps
     for i in range(4):
         m.append("INBOX", None, None, f"Subject: e{i}\r\n\r\n{'x' * (i * 100)}\r\n".encode())
     m.select("INBOX")
