@@ -64,11 +64,13 @@ static void copy_common(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count, bo
 		if (gone.uids[j] == set.uids[i])
 		    removed = true;
 	    if (removed && seqs[i]) {
-		imapd_send(s, "* %u EXPUNGE\r\n", seqs[i]);
+		if (!s->qresync)
+		    imapd_send(s, "* %u EXPUNGE\r\n", seqs[i]);
 		if (s->exists)
 		    s->exists--;
 	    }
 	}
+	imapd_vanished(s, &gone, false);
 	imapd_ok(s, "Move completed.");
     } else if (src.len)
 	imapd_ok(s, "[COPYUID %u %s %s] Copy completed.", uidv, STR(a), STR(b));

@@ -172,7 +172,7 @@ void    imapd_capability(IMAPD_SESSION *s, VSTRING *out)
 	else
 	    vstring_cat(out, " AUTH=PLAIN AUTH=LOGIN");
     } else {
-	vstring_cat(out, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE CONDSTORE ESEARCH QUOTA");
+	vstring_cat(out, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE CONDSTORE QRESYNC ESEARCH QUOTA");
 	if (var_imap_literal_limit > 0)
 	    vstring_fmt_append(out, " APPENDLIMIT=%ld", var_imap_literal_limit);
     }
@@ -439,6 +439,20 @@ void    imapd_date_format(VSTRING *out, time_t when)
 		       months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* imapd_vanished - "* VANISHED [(EARLIER)] uids" when QRESYNC is on
+ * (uids sorted); nothing otherwise or for an empty list */
+void    imapd_vanished(IMAPD_SESSION *s, const MSTORE_UIDS *uids, bool earlier)
+{
+    VSTRING *set;
+
+    if ((!s->qresync && !earlier) || uids->len == 0)
+	return;
+    set = vstring_alloc(64);
+    imap_seqset_format(set, uids);
+    imapd_send(s, "* VANISHED %s%s\r\n", earlier ? "(EARLIER) " : "", STR(set));
+    vstring_free(&set);
+}
+
 /* imapd_updates - tell the client what changed in the selected mailbox */
 void    imapd_updates(IMAPD_SESSION *s, bool allow_expunge)
 {
@@ -471,10 +485,12 @@ void    imapd_updates(IMAPD_SESSION *s, bool allow_expunge)
 		hi = mid;
 	}
 	if (lo < old.len && old.uids[lo] == expunged.uids[i] && lo < s->exists) {
-	    imapd_send(s, "* %zu EXPUNGE\r\n", lo + 1);
+	    if (!s->qresync)
+		imapd_send(s, "* %zu EXPUNGE\r\n", lo + 1);
 	    s->exists--;
 	}
     }
+    imapd_vanished(s, &expunged, false);
     v = mstore_folder_view(s->folder);
     if (v->count != s->exists) {
 	s->exists = v->count;

@@ -71,6 +71,7 @@ bool    imapd_plaintext_ok(const IMAPD_SESSION *s);
 int     imapd_mailbox_arg(IMAPD_SESSION *s, const IMAP_ARG *arg, VSTRING *name);
 void    imapd_quote_mailbox(VSTRING *out, const char *utf8);
 void    imapd_updates(IMAPD_SESSION *s, bool allow_expunge);
+void    imapd_vanished(IMAPD_SESSION *s, const MSTORE_UIDS *uids, bool earlier);
 void    imapd_close_folder(IMAPD_SESSION *s);
 int     imapd_flags_parse(IMAPD_SESSION *s, const IMAP_ARG *arg, uint32_t *flags_r,
 			  ARGV *keywords);

@@ -72,7 +72,7 @@ void    cmd_id(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
     imapd_ok(s, "ID completed.");
 }
 
-/* cmd_enable - ENABLE (RFC 5161): CONDSTORE */
+/* cmd_enable - ENABLE (RFC 5161): CONDSTORE, QRESYNC */
 void    cmd_enable(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 {
     VSTRING *on = vstring_alloc(32);
@@ -91,6 +91,9 @@ void    cmd_enable(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	if (strcasecmp(args[i].str, "CONDSTORE") == 0 && !s->condstore) {
 	    s->condstore = true;
 	    vstring_cat(on, " CONDSTORE");
+	} else if (strcasecmp(args[i].str, "QRESYNC") == 0 && !s->qresync) {
+	    s->qresync = s->condstore = true;
+	    vstring_cat(on, " QRESYNC");
 	}
     }
     imapd_send(s, "* ENABLED%s\r\n", STR(on));

@@ -614,3 +614,45 @@ def test_esearch_and_quota(instance):
     assert mo and int(mo.group(1)) >= 1, m.untagged_responses["QUOTA"]
     assert m._simple_command("SETQUOTA", '""', "(STORAGE 1)")[0] == "NO"
     m.logout()
+
+
+def test_qresync_resync(imap):
+    m = login(imap)
+    for i in range(5):
+        m.append("INBOX", None, None, f"Subject: q{i}\r\n\r\nq\r\n".encode())
+    m.logout()
+    # first session: remember UIDVALIDITY and HIGHESTMODSEQ
+    r = Raw(imap.imap_port)
+    r.cmd(b"l", b"LOGIN alice@example.com secret")
+    assert r.cmd(b"e", b"ENABLE QRESYNC")[0] == b"* ENABLED QRESYNC\r\n"
+    lines = r.cmd(b"s", b"SELECT INBOX")
+    text = b"".join(lines)
+    uidvalidity = int(re.search(rb"UIDVALIDITY (\d+)", text).group(1))
+    modseq = int(re.search(rb"HIGHESTMODSEQ (\d+)", text).group(1))
+    r.cmd(b"o", b"LOGOUT")
+    r.close()
+    # another client changes things meanwhile
+    m = login(imap)
+    m.select("INBOX")
+    m.store("2", "+FLAGS", "(\\Deleted)")
+    m.store("4", "+FLAGS", "(\\Deleted)")
+    m.expunge()
+    m.store("1", "+FLAGS", "(\\Flagged)")
+    m.logout()
+    # resync: one round trip tells what vanished and what changed
+    r = Raw(imap.imap_port)
+    r.cmd(b"l", b"LOGIN alice@example.com secret")
+    r.cmd(b"e", b"ENABLE QRESYNC")
+    lines = r.cmd(b"s", b"SELECT INBOX (QRESYNC (%d %d 1:5))" % (uidvalidity, modseq))
+    assert lines[-1].startswith(b"s OK"), lines
+    assert b"* VANISHED (EARLIER) 2,4\r\n" in lines, lines
+    fetch = [ln for ln in lines if b"FETCH" in ln]
+    assert len(fetch) == 1 and b"UID 1 " in fetch[0] and b"\\Flagged" in fetch[0], fetch
+    # with QRESYNC on, an expunge is reported as VANISHED
+    r.cmd(b"d", b"STORE 1 +FLAGS.SILENT (\\Deleted)")
+    lines = r.cmd(b"x", b"EXPUNGE")
+    assert lines[0] == b"* VANISHED 1\r\n", lines
+    # a stale UIDVALIDITY gives no resync data
+    lines = r.cmd(b"s2", b"SELECT INBOX (QRESYNC (%d %d))" % (uidvalidity + 1, modseq))
+    assert not any(b"VANISHED" in ln for ln in lines)
+    r.close()
