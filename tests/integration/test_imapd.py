@@ -656,3 +656,58 @@ def test_qresync_resync(imap):
     lines = r.cmd(b"s2", b"SELECT INBOX (QRESYNC (%d %d))" % (uidvalidity + 1, modseq))
     assert not any(b"VANISHED" in ln for ln in lines)
     r.close()
+
+
+def test_idle_sees_maildir_delivery(imap):
+    """A message dropped into new/ by a delivery agent shows up in IDLE."""
+    r = Raw(imap.imap_port)
+    r.cmd(b"l", b"LOGIN alice@example.com secret")
+    r.cmd(b"s", b"SELECT INBOX")
+    r.send(b"i IDLE\r\n")
+    assert r.line().startswith(b"+")
+    new = os.path.join(imap.home, "Maildir", "new")
+    tmp = os.path.join(imap.home, "Maildir", "tmp", "1700000001.M1P1.host")
+    with open(tmp, "wb") as f:
+        f.write(b"Subject: delivered\n\nby local\n")
+    os.chown(tmp, imap.uid, imap.gid)
+    os.rename(tmp, os.path.join(new, "1700000001.M1P1.host"))
+    assert r.line() == b"* 1 EXISTS\r\n"
+    r.send(b"DONE\r\n")
+    assert r.until_tag(b"i")[-1].startswith(b"i OK")
+    lines = r.cmd(b"f", b"FETCH 1 (RFC822.SIZE BODY.PEEK[])")
+    assert lines[0] == b"* 1 FETCH (RFC822.SIZE 32 BODY[] {32}\r\n", lines
+    assert b"".join(lines[1:4]) == b"Subject: delivered\r\n\r\nby local\r\n"
+    r.close()
+
+
+def test_random_garbage_never_kills_the_session(imap):
+    import random
+    rnd = random.Random(1234)
+    m = login(imap)
+    m.append("INBOX", None, None, MULTI)
+    m.create("Other")
+    m.logout()
+    verbs = [b"FETCH", b"UID FETCH", b"STORE", b"SEARCH", b"UID SEARCH", b"COPY", b"MOVE",
+             b"LIST", b"STATUS", b"SELECT", b"EXAMINE", b"CREATE", b"RENAME", b"APPEND",
+             b"EXPUNGE", b"UID EXPUNGE", b"ENABLE", b"ID", b"CHECK", b"NAMESPACE", b"GETQUOTA"]
+    atoms = [b"1", b"1:*", b"*", b"0", b"4294967295", b"1,2:3", b"INBOX", b"Other", b"\"\"",
+             b"(", b")", b"()", b"(FLAGS)", b"BODY[]", b"BODY[1.2.HEADER]", b"BODY.PEEK[TEXT]<0.5>",
+             b"BODY[HEADER.FIELDS (From)]", b"NIL", b"\\Seen", b"+FLAGS", b"-FLAGS.SILENT",
+             b"(\\Deleted)", b"ALL", b"OR", b"NOT", b"FROM", b"x", b"\"a\\\\b\"", b"{3+}\r\nabc",
+             b"(CHANGEDSINCE 1)", b"(UNCHANGEDSINCE 0)", b"RETURN", b"(MIN)", b"%", b"&Jjo-",
+             b"ENVELOPE", b"BODYSTRUCTURE", b"MODSEQ", b"[", b"]", b"\xff\xfe", b"CHARSET"]
+    r = Raw(imap.imap_port)
+    r.cmd(b"l", b"LOGIN alice@example.com secret")
+    r.cmd(b"s", b"SELECT INBOX")
+    for n in range(400):
+        line = rnd.choice(verbs) + b" " + b" ".join(rnd.choice(atoms) for _ in range(rnd.randint(0, 6)))
+        tag = b"g%d" % n
+        r.send(tag + b" " + line + b"\r\n")
+        lines = r.until_tag(tag)
+        assert re.match(rb"g\d+ (OK|NO|BAD)", lines[-1]), (line, lines)
+        assert not any(x.startswith(b"* BYE") for x in lines), (line, lines)
+        if n % 10 == 9:
+            # a good command resets the protocol-error count; reselect now and then
+            r.cmd(b"re%d" % n, b"SELECT INBOX" if rnd.random() < 0.5 else b"NOOP")
+    assert r.cmd(b"z", b"NOOP")[-1].startswith(b"z OK")
+    r.close()
