@@ -415,11 +415,31 @@ def test_starttls_and_imaps(instance):
 
 
 def proc_uid(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for ln in f:
-            if ln.startswith("Uid:"):
-                return int(ln.split()[1])
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for ln in f:
+                if ln.startswith("Uid:"):
+                    return int(ln.split()[1])
+    except OSError:
+        pass
     return None
+
+
+def children_of(parents):
+    """pids whose parent is one of parents (processes may vanish meanwhile)."""
+    out = []
+    want = {str(p) for p in parents}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                ppid = f.read().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):
+            continue
+        if ppid in want:
+            out.append(int(p))
+    return out
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
@@ -445,9 +465,7 @@ def test_login_split_as_root(instance_factory):
             r.close()
         parents = inst.children("imapd")
         assert parents, "no imapd"
-        kids = [int(p) for p in os.listdir("/proc") if p.isdigit()
-                and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] in map(str, parents)]
-        uids = {proc_uid(k) for k in kids}
+        uids = {proc_uid(k) for k in children_of(parents)}
         assert owner.pw_uid in uids, (uids, owner.pw_uid)
         assert {proc_uid(p) for p in parents} == {0}
         assert m.login("alice@example.com", PASSWORD)[0] == "OK"
