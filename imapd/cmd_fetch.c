@@ -4,8 +4,9 @@
  * and the CHANGEDSINCE modifier (CONDSTORE).
  *
  * Items are parsed once into a list, then each message is read only when
- * an item needs its text, and parsed for MIME only when an item needs
- * the structure. Fetching a body part without PEEK sets \Seen (unless
+ * an item needs its text: ENVELOPE, BODY and BODYSTRUCTURE come from the
+ * index's cache (mstore_cache_get) once computed, so a client listing a
+ * folder's envelopes reads each file once, ever. Fetching a body part without PEEK sets \Seen (unless
  * the mailbox is read-only) and reports the new FLAGS.
  * Limits: 100 items per command; messages are read whole (bounded by
  * the size they were accepted with).
@@ -47,7 +48,16 @@ typedef struct fetch_ctx {
     FETCH_ITEM items[FETCH_MAX_ITEMS];
     size_t  count;
     bool    need_text, need_mime, sets_seen, has_flags, has_uid, has_modseq;
+    bool    need_raw;		/* sections or RFC822*: the file must be read */
+    VSTRING *blob[3];		/* ENVELOPE, BODYSTRUCTURE, BODY of a message */
 } FETCH_CTX;
+
+/* Blob slots and their mstore cache kinds. */
+#define BLOB_ENVELOPE	0
+#define BLOB_BS		1
+#define BLOB_BODY	2
+static const int blob_kind[3] = {MSTORE_CACHE_ENVELOPE, MSTORE_CACHE_BODYSTRUCTURE,
+MSTORE_CACHE_BODY};
 
 /* fetch_add - append a simple item */
 static FETCH_ITEM *fetch_add(FETCH_CTX *c, int kind)
@@ -79,7 +89,7 @@ static FETCH_ITEM *fetch_add(FETCH_CTX *c, int kind)
 	c->sets_seen = true;
 	/* FALLTHROUGH */
     case FI_RFC822_HEADER:
-	c->need_text = c->need_mime = true;
+	c->need_text = c->need_mime = c->need_raw = true;
 	break;
     }
     return it;
@@ -138,7 +148,7 @@ static int fetch_section_item(FETCH_CTX *c, const char *atom, const char **err)
 	    goto bad_partial;
 	it->partial = true;
     }
-    c->need_text = c->need_mime = true;
+    c->need_text = c->need_mime = c->need_raw = true;
     if (!peek)
 	c->sets_seen = true;
     return 0;
@@ -222,13 +232,48 @@ static bool fetch_message(IMAPD_SESSION *s, FETCH_CTX *c, uint32_t uid, bool add
     if (seq == 0)
 	return false;
     m = &v->msgs[seq - 1];
-    if (c->need_text) {
+    /* ENVELOPE / BODYSTRUCTURE / BODY from the index cache when there */
+    bool    read_file = c->need_raw;
+    bool    want[3] = {false, false, false};
+
+    for (size_t i = 0; i < c->count; i++) {
+	if (c->items[i].kind == FI_ENVELOPE)
+	    want[BLOB_ENVELOPE] = true;
+	else if (c->items[i].kind == FI_BODYSTRUCTURE)
+	    want[BLOB_BS] = true;
+	else if (c->items[i].kind == FI_BODY)
+	    want[BLOB_BODY] = true;
+    }
+    bool    have[3] = {false, false, false};
+
+    for (int b = 0; b < 3; b++) {
+	if (!want[b])
+	    continue;
+	vstring_reset(c->blob[b]);
+	have[b] = mstore_cache_get(s->folder, uid, blob_kind[b], c->blob[b], &err) == 1;
+	if (!have[b])
+	    read_file = true;
+    }
+    if (read_file) {
 	vstring_reset(text);
 	if (mstore_msg_read(s->folder, uid, text, 0, &err) < 0) {
 	    msg_warn("%s: FETCH uid %u: %s", s->user, uid, err);
 	    return false;
 	}
 	mime = imap_mime_parse(STR(text), LEN(text));
+	for (int b = 0; b < 3; b++) {
+	    if (!want[b] || have[b])
+		continue;
+	    vstring_reset(c->blob[b]);
+	    if (b == BLOB_ENVELOPE)
+		imap_mime_envelope(c->blob[b], STR(text) + mime->hdr_off, mime->hdr_len);
+	    else
+		imap_mime_bodystructure(c->blob[b], mime, STR(text), b == BLOB_BS);
+	    if (LEN(c->blob[b]) <= MSTORE_BLOB_MAX
+		&& mstore_cache_put(s->folder, uid, blob_kind[b], STR(c->blob[b]),
+				    LEN(c->blob[b]), &err) < 0)
+		msg_warn("%s: caching uid %u: %s", s->user, uid, err);
+	}
     }
     imapd_send(s, "* %u FETCH (", seq);
 #define SEP() do { if (!first) imapd_send(s, " "); first = false; } while (0)
@@ -275,16 +320,17 @@ static bool fetch_message(IMAPD_SESSION *s, FETCH_CTX *c, uint32_t uid, bool add
 	    imapd_send(s, "RFC822.SIZE %llu", (unsigned long long) vsize);
 	    break;
 	case FI_ENVELOPE:
-	    imap_mime_envelope(buf, STR(text) + mime->hdr_off, mime->hdr_len);
 	    imapd_send(s, "ENVELOPE ");
-	    imapd_send_raw(s, STR(buf), LEN(buf));
+	    imapd_send_raw(s, STR(c->blob[BLOB_ENVELOPE]), LEN(c->blob[BLOB_ENVELOPE]));
 	    break;
 	case FI_BODY:
-	case FI_BODYSTRUCTURE:
-	    imap_mime_bodystructure(buf, mime, STR(text), it->kind == FI_BODYSTRUCTURE);
-	    imapd_send(s, "%s ", it->kind == FI_BODY ? "BODY" : "BODYSTRUCTURE");
-	    imapd_send_raw(s, STR(buf), LEN(buf));
-	    break;
+	case FI_BODYSTRUCTURE:{
+		VSTRING *b = c->blob[it->kind == FI_BODY ? BLOB_BODY : BLOB_BS];
+
+		imapd_send(s, "%s ", it->kind == FI_BODY ? "BODY" : "BODYSTRUCTURE");
+		imapd_send_raw(s, STR(b), LEN(b));
+		break;
+	    }
 	case FI_RFC822:
 	case FI_RFC822_HEADER:
 	case FI_RFC822_TEXT:{
@@ -329,6 +375,8 @@ void    cmd_fetch(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
     size_t  missing = 0;
 
     memset(c, 0, sizeof(*c));
+    for (int b = 0; b < 3; b++)
+	c->blob[b] = vstring_alloc(256);
     if (count < 2 || count > 3 || args[0].type != IMAP_ARG_ATOM) {
 	imapd_bad(s, "Invalid FETCH arguments");
 	goto out;
@@ -399,6 +447,8 @@ void    cmd_fetch(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 out:
     for (size_t i = 0; i < c->count; i++)
 	imap_section_free(&c->items[i].sec);
+    for (int b = 0; b < 3; b++)
+	vstring_free(&c->blob[b]);
     myfree(c);
     mstore_uids_free(&set);
     mstore_uids_free(&unseen);

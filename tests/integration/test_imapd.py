@@ -729,3 +729,22 @@ def test_random_garbage_never_kills_the_session(imap):
             r.cmd(b"re%d" % n, b"SELECT INBOX" if rnd.random() < 0.5 else b"NOOP")
     assert r.cmd(b"z", b"NOOP")[-1].startswith(b"z OK")
     r.close()
+
+
+def test_envelope_and_structure_come_from_the_cache(imap):
+    m = login(imap)
+    m.append("INBOX", None, None, MULTI)
+    m.select("INBOX")
+    first = m.fetch("1", "(ENVELOPE BODYSTRUCTURE BODY)")[1]
+    # make the file unreadable: the cached answers still work, the body not
+    cur = os.path.join(imap.home, "Maildir", "cur")
+    (name,) = os.listdir(cur)
+    os.chmod(os.path.join(cur, name), 0)
+    try:
+        again = m.fetch("1", "(ENVELOPE BODYSTRUCTURE BODY)")
+        assert again[0] == "OK" and again[1] == first
+        typ, data = m.fetch("1", "(BODY.PEEK[TEXT])")
+        assert typ == "NO"
+    finally:
+        os.chmod(os.path.join(cur, name), 0o600)
+    m.logout()
