@@ -185,7 +185,12 @@ int maildir_deliver(const char *dir, const MAILBOX_SRC *src, off_t size_limit,
     char trimmed[4096];
 
     /* A trailing slash in home_mailbox (Maildir/) is the usual spelling. */
-    ph_strlcpy(trimmed, dir, sizeof(trimmed));
+    if (ph_strlcpy(trimmed, dir, sizeof(trimmed)) >= sizeof(trimmed)) {
+	/* Never deliver into a truncated (different) path. */
+	vstring_fmt(why, "maildir path is too long (%zu bytes)", strlen(dir));
+	ph_strlcpy(dsn_r, "5.3.5", 16);
+	goto out;
+    }
     for (size_t n = strlen(trimmed); n > 1 && trimmed[n - 1] == '/'; n--)
 	trimmed[n - 1] = 0;
 
@@ -367,9 +372,17 @@ int mbox_deliver(const char *path, const MAILBOX_SRC *src, off_t size_limit,
     int fd, status = -1, dot = 0;
     struct flock fl;
 
-    fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO planted as the mailbox must not block the open;
+     * the regular-file check below refuses it. */
+    fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0 && errno == ENOENT)
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    if (fd < 0 && errno == ENXIO) {
+	/* A FIFO without a reader. */
+	vstring_fmt(why, "mailbox %s is not a regular file with one link", path);
+	ph_strlcpy(dsn_r, "5.3.5", 16);
+	goto out;
+    }
     if (fd < 0) {
 	if (errno == ELOOP) {
 	    vstring_fmt(why, "mailbox %s is a symbolic link", path);
@@ -383,6 +396,7 @@ int mbox_deliver(const char *path, const MAILBOX_SRC *src, off_t size_limit,
 	ph_strlcpy(dsn_r, "5.3.5", 16);
 	goto close_out;
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     vstring_fmt(lock, "%s.lock", path);
     if ((dot = dotlock_acquire(STR(lock), why)) < 0) {
 	ph_strlcpy(dsn_r, "4.2.0", 16);

@@ -579,13 +579,13 @@ int     mstore_create(MSTORE *store, const char *name, const char **error_r)
     if (mstore_name_to_dir(store, name, dir, error_r) < 0)
 	goto out;
     if (LEN(dir) == 0) {
-	mstore_fail(store, error_r, "Mailbox already exists");
+	mstore_fail(store, error_r, "[ALREADYEXISTS] Mailbox already exists");
 	goto out;
     }
     mstore_folder_path(store, STR(dir), path);
     if (mkdir(STR(path), 0700) < 0) {
 	if (errno == EEXIST)
-	    mstore_fail(store, error_r, "Mailbox already exists");
+	    mstore_fail(store, error_r, "[ALREADYEXISTS] Mailbox already exists");
 	else
 	    mstore_fail(store, error_r, "create %s: %m", STR(path));
 	goto out;
@@ -656,7 +656,7 @@ int     mstore_delete(MSTORE *store, const char *name, const char **error_r)
 		(long long) mstore_now_us());
     if (rename(STR(path), STR(trash)) < 0) {
 	if (errno == ENOENT)
-	    mstore_fail(store, error_r, "Mailbox doesn't exist: %s", name);
+	    mstore_fail(store, error_r, "[NONEXISTENT] Mailbox doesn't exist: %s", name);
 	else
 	    mstore_fail(store, error_r, "rename %s: %m", STR(path));
 	goto out;
@@ -793,7 +793,7 @@ int     mstore_rename(MSTORE *store, const char *oldname, const char *newname,
 	|| mstore_name_to_dir(store, newname, ndir, error_r) < 0)
 	goto out;
     if (LEN(ndir) == 0) {
-	mstore_fail(store, error_r, "Mailbox already exists");
+	mstore_fail(store, error_r, "[ALREADYEXISTS] Mailbox already exists");
 	goto out;
     }
     if (LEN(odir) && strncmp(STR(ndir), STR(odir), LEN(odir)) == 0
@@ -814,7 +814,7 @@ int     mstore_rename(MSTORE *store, const char *oldname, const char *newname,
     }
     mstore_folder_path(store, STR(odir), a);
     if (stat(STR(a), &st) < 0) {
-	mstore_fail(store, error_r, "Mailbox doesn't exist: %s", oldname);
+	mstore_fail(store, error_r, "[NONEXISTENT] Mailbox doesn't exist: %s", oldname);
 	goto out;
     }
     /* The folder and every .OLD.x child. */
@@ -838,7 +838,7 @@ int     mstore_rename(MSTORE *store, const char *oldname, const char *newname,
 	    goto out;
 	}
 	if (lstat(STR(b), &st) == 0) {
-	    mstore_fail(store, error_r, "Mailbox already exists");
+	    mstore_fail(store, error_r, "[ALREADYEXISTS] Mailbox already exists");
 	    goto out;
 	}
     }
@@ -938,7 +938,7 @@ int     mstore_ensure_special(MSTORE *store, const char **error_r)
 	if (ex < 0)
 	    return -1;
 	if (ex == 0 && mstore_create(store, name, error_r) < 0
-	    && strcmp(STR(store->err), "Mailbox already exists") != 0)
+	    && strcmp(STR(store->err), "[ALREADYEXISTS] Mailbox already exists") != 0)
 	    return -1;
 	if (ex == 0 && mstore_subscribe(store, name, true, error_r) < 0)
 	    return -1;

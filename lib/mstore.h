@@ -57,7 +57,10 @@
  *
  * Errors: file-system and index problems are returned (-1 or NULL, with a
  * human-readable reason in *error_r that stays valid until the next call
- * on the same MSTORE) and logged with msg_warn where an administrator
+ * on the same MSTORE; a reason meant for the client starts with an RFC
+ * 5530 response code as Dovecot words it: "[NONEXISTENT] Mailbox doesn't
+ * exist: X", "[ALREADYEXISTS] Mailbox already exists", "[TRYCREATE] ...",
+ * "[OVERQUOTA] ...", so imapd can pass it on) and logged with msg_warn where an administrator
  * should know (corrupt index rebuilt, file that vanished twice). Invalid
  * arguments that come from a client (bad folder names, unknown UIDs,
  * too many keywords) are returned errors too. Misuse by the caller

@@ -423,7 +423,7 @@ static int mstore_copy_move(MSTORE_FOLDER *folder, const MSTORE_UIDS *uids, cons
     size_t  nmade = 0;
     uint64_t bytes = 0;
     int     rc, status = -1;
-    bool    same;
+    bool    same, sources_gone = false;
 
     memset(&sfrec, 0, sizeof(sfrec));
     memset(&dfrec_buf, 0, sizeof(dfrec_buf));
@@ -549,6 +549,17 @@ static int mstore_copy_move(MSTORE_FOLDER *folder, const MSTORE_UIDS *uids, cons
 	mstore_errptr(store, error_r);
 	goto undo;
     }
+    /* MOVE: the source files go while we still hold the index lock, so no
+     * other session's sync can see a source file without its record and
+     * index it again. From here on a failure keeps the copies (a later
+     * sync of the destination indexes them): nothing is lost. */
+    if (move) {
+	for (size_t i = 0; i < made_src.len; i++) {
+	    vstring_set(name, srcnames[i]);
+	    mstore_remove_msg(store, folder->path, name);
+	}
+	sources_gone = true;
+    }
     rc = mdb_txn_commit(txn);
     txn = NULL;
     if (rc != 0) {
@@ -559,8 +570,6 @@ static int mstore_copy_move(MSTORE_FOLDER *folder, const MSTORE_UIDS *uids, cons
     (void) mstore_fsync_dir(STR(a));
     if (move) {
 	for (size_t i = 0; i < made_src.len; i++) {
-	    vstring_set(name, srcnames[i]);
-	    mstore_remove_msg(store, folder->path, name);
 	    if (expunged_r)
 		mstore_uids_add(expunged_r, made_src.uids[i]);
 	}
@@ -580,7 +589,7 @@ static int mstore_copy_move(MSTORE_FOLDER *folder, const MSTORE_UIDS *uids, cons
     goto out;
 
 undo:
-    for (size_t i = 0; i < nmade; i++)
+    for (size_t i = 0; i < nmade && !sources_gone; i++)
 	(void) unlink(made[i]);
 out:
     if (txn)

@@ -757,7 +757,7 @@ int     mstore_sync(MSTORE *store, MDB_txn *txn, const char *dir, MSTORE_FREC *f
     vstring_cat(path, "/cur");
     if (stat(STR(path), &st) < 0 || !S_ISDIR(st.st_mode)) {
 	vstring_free(&path);
-	return mstore_fail(store, error_r, "Mailbox doesn't exist");
+	return mstore_fail(store, error_r, "[NONEXISTENT] Mailbox doesn't exist");
     }
     mstore_folder_path(store, dir, path);
     if ((rc = mstore_frec_get(store, txn, dir, frec, kw)) < 0) {

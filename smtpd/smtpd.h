@@ -98,7 +98,39 @@ typedef struct smtpd_state {
     const char *reject_reply;	/* a delayed reject (smtpd_delay_reject) */
     char   *hold_reason;
     char   *filter;
+
+    /* Protocol engine (smtpd.c, smtpd_chat.c, smtpd_data.c). */
+    const char *where;		/* last command name for logs ("CONNECT", "RCPT", ...) */
+    int     io_status;		/* SMTPD_IO_*: the connection is unusable */
+    bool    hangup;		/* close the session after flushing replies */
+    bool    last_reply_error;	/* the last reply was 4xx/5xx */
+    bool    stand_alone;	/* -S: one session on stdin/stdout */
+    int     bare_lf;		/* SMTPD_BARE_LF_* in effect for this client */
+    VSTRING *reply_buf;		/* replies not yet written (PIPELINING) */
+    char    rfc_addr[72];	/* addr, or "IPv6:addr", for Received: */
+    struct qfile_writer *qf;	/* queue file being written (qfile.h) */
+    long    bdat_total;		/* BDAT: bytes received in this transaction */
+    bool    bdat_discard;	/* BDAT: an error occurred; discard until LAST */
+    const char *bdat_error;	/* BDAT: the reply for the LAST chunk */
+    struct smtpd_data_ctx *data;	/* BDAT: content parser across chunks */
+    bool    pipelining_ok;	/* EHLO advertised PIPELINING to this client */
+    char   *access_denied;	/* a connect-time reject, repeated to every command */
+    struct smtp_path *path;	/* MAIL/RCPT/VRFY argument parser */
+    bool    rewrite_local;	/* local client (stand-alone, loopback, one of our
+				 * own addresses): rewrite_context=local, missing
+				 * Message-Id/Date added (Postfix's default
+				 * local_header_rewrite_clients) */
 } SMTPD_STATE;
+
+#define SMTPD_IO_OK      0
+#define SMTPD_IO_EOF     1		/* "lost connection" */
+#define SMTPD_IO_TIMEOUT 2		/* "timeout" */
+#define SMTPD_IO_ERROR   3		/* write or read error: also "lost connection" */
+
+#define SMTPD_BARE_LF_NO        0	/* bare LF is a line end, even for "." */
+#define SMTPD_BARE_LF_NORMALIZE 1	/* bare LF is a line end, never ends DATA */
+#define SMTPD_BARE_LF_REJECT    2	/* bare LF: 521 and disconnect */
+#define SMTPD_BARE_LF_NOTE      3	/* as normalize, and log it */
 
 /* smtpd_reply - queue one reply line (PIPELINING-aware; smtpd_chat.c) */
 void smtpd_reply(SMTPD_STATE *state, const char *fmt, ...) PH_PRINTF(2, 3);

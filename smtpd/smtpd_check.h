@@ -16,6 +16,14 @@
  * HOLD set SMTPD_FLAG_DISCARD / SMTPD_FLAG_HOLD on the state and return NULL.
  * Configuration errors (a table that cannot be opened, an unknown
  * restriction) give "451 4.3.5 Server configuration error" and a warning.
+ *
+ * Calling order expected from smtpd.c: smtpd_check_init() once in
+ * pre_init (tables open before the privilege drop); per session:
+ * smtpd_check_connect() first (it sets SMTPD_FLAG_MYNETWORKS); set
+ * SMTPD_FLAG_EHLO before smtpd_check_helo() and state->helo_name after it
+ * succeeds; state->sender after smtpd_check_mail() succeeds (RCPT-time
+ * checks read it); smtpd_check_reset() on RSET and at each new MAIL.
+ * The returned reply is valid until the next smtpd_check_* call.
  */
 #ifndef SMTPD_CHECK_H
 #define SMTPD_CHECK_H
@@ -38,5 +46,10 @@ const char *smtpd_check_eod(SMTPD_STATE *state);
 const char *smtpd_check_size(SMTPD_STATE *state, long size);
 /* smtpd_check_reset - forget transaction-level state (RSET, new MAIL) */
 void smtpd_check_reset(SMTPD_STATE *state);
+/* smtpd_check_mynetworks - is the client (state->name, state->addr) in
+ * mynetworks (or the networks mynetworks_style implies when mynetworks is
+ * not set)? Sets or clears SMTPD_FLAG_MYNETWORKS; 1, 0, or -1 when a table
+ * lookup failed. smtpd_check_connect calls it. */
+int smtpd_check_mynetworks(SMTPD_STATE *state);
 
 #endif

@@ -223,6 +223,41 @@ TEST(test_mbox_refusals)
     vstring_free(&why);
 }
 
+/* A FIFO or a too-long path as the mailbox: refused at once, never a
+ * hang or a delivery to a truncated path. */
+TEST(test_hostile_mailbox_paths)
+{
+    char path[300];
+    VSTRING *why = vstring_alloc(64), *longp = vstring_alloc(5000);
+    char dsn[16];
+    MAILBOX_SRC src = make_src("", "x\n", 2, 0);
+    int st;
+
+    snprintf(path, sizeof(path), "%s/mbox-fifo", tmpdir);
+    CHECK(mkfifo(path, 0600) == 0);
+    st = UNIT_IN_CHILD(alarm(5); _exit(mbox_deliver(path, &src, 0, why, dsn) == -1
+					&& strcmp(dsn, "5.3.5") == 0 ? 0 : 1));
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+    /* A path longer than PATH_MAX whose 4095-byte prefix is a real
+     * directory: must fail, not deliver into the prefix. */
+    vstring_fmt(longp, "%s/", tmpdir);
+    while (LEN(longp) < 4095)
+	vstring_addch(longp, '/');
+    vstring_cat(longp, "Maildir-beyond/");
+    CHECK_INT(maildir_deliver(STR(longp), &src, 0, NULL, why, dsn), -1);
+    CHECK(dsn[0] == '5' || dsn[0] == '4');
+    {
+	char tmpsub[320];
+
+	snprintf(tmpsub, sizeof(tmpsub), "%s/new", tmpdir);
+	CHECK_INT(access(tmpsub, F_OK), -1);
+    }
+    close(src.fd);
+    vstring_free(&why);
+    vstring_free(&longp);
+}
+
 int main(void)
 {
     msg_init("test_mailbox", MSG_TO_STDERR);
@@ -234,6 +269,7 @@ int main(void)
     RUN(test_mbox_quoting);
     RUN(test_mbox_chunk_boundary);
     RUN(test_mbox_refusals);
+    RUN(test_hostile_mailbox_paths);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

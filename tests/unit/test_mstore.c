@@ -71,12 +71,13 @@ static void drop_file(const char *folder_path, int i, const char *body)
 	perror(fin);
 }
 
-/* cur_names - the names in a cur/ directory, sorted, joined by '\n' */
+/* name_cmp - qsort strings */
 static int name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/* cur_names - the names in a cur/ directory, sorted, joined by '\n' */
 static char *cur_names(const char *folder_path, int *n_r)
 {
     char    p[600];
@@ -692,16 +693,42 @@ TEST(concurrent_syncs_and_delivery)
     enum {
 	NMSG = 300
     };
-    pid_t   pids[3];
+    pid_t   pids[4];
     int     status;
 
     fresh();
     MSTORE *s = open_store('.');
 
     mstore_close(&s);
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < 4; p++) {
 	fflush(NULL);
 	if ((pids[p] = fork()) == 0) {
+	    if (p == 3) {
+		/* Another Maildir program toggling \Seen by renaming files. */
+		char    dir[400], a[800], b[800];
+
+		snprintf(dir, sizeof(dir), "%s/cur", maildir);
+		for (int round = 0; round < 400; round++) {
+		    DIR    *d = opendir(dir);
+		    struct dirent *de;
+		    int     k = 0;
+
+		    while (d && (de = readdir(d)) != NULL) {
+			char   *info = strstr(de->d_name, ":2,");
+
+			if (info == NULL || k++ % 7 != round % 7)
+			    continue;
+			snprintf(a, sizeof(a), "%s/%s", dir, de->d_name);
+			snprintf(b, sizeof(b), "%s/%.*s:2,%s", dir, (int) (info - de->d_name),
+				 de->d_name, strchr(info + 3, 'S') ? "" : "S");
+			(void) rename(a, b);	/* may lose races: fine */
+		    }
+		    if (d)
+			closedir(d);
+		    usleep(500);
+		}
+		_exit(0);
+	    }
 	    if (p == 2) {
 		/* The delivery agent. */
 		for (int i = 0; i < NMSG; i++) {
@@ -749,7 +776,7 @@ TEST(concurrent_syncs_and_delivery)
 	    _exit(0);
 	}
     }
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < 4; p++) {
 	waitpid(pids[p], &status, 0);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 	    UNIT_FAIL("child %d status 0x%x", p, status);
@@ -992,6 +1019,9 @@ TEST(rename_inbox_and_folders)
     CHECK(mstore_delete(s, "Old", &why) == 0);
     CHECK_INT(mstore_exists(s, "Old", &why), 0);
     CHECK(mstore_folder_open(s, "Old", 0, &why) == NULL);
+    CHECK(strncmp(why, "[NONEXISTENT] ", 14) == 0);
+    CHECK(mstore_create(s, "Z", &why) == -1);
+    CHECK(strncmp(why, "[ALREADYEXISTS] ", 16) == 0);
     CHECK(mstore_create(s, "Old", &why) == 0);
     f = mstore_folder_open(s, "Old", 0, &why);
     CHECK(f && mstore_folder_view(f)->count == 0);
