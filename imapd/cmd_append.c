@@ -50,17 +50,17 @@ void    cmd_append(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	if (mstore_exists(s->store, STR(name), &err) != 1)
 	    imapd_no(s, "[TRYCREATE] Mailbox doesn't exist: %.200s", STR(name));
 	else
-	    imapd_no(s, "[SERVERBUG] %s", err);
+	    imapd_no_err(s, "SERVERBUG", err);
 	goto out;
     }
     if (mstore_append_write(ap, args[i].str, args[i].len, &err) < 0) {
 	mstore_append_abort(&ap);
-	imapd_no(s, "[SERVERBUG] %s", err);
+	imapd_no_err(s, "SERVERBUG", err);
 	goto out;
     }
     if (mstore_append_finish(&ap, flags, kw->argc ? (const char *const *) kw->argv : NULL,
 			     when, &uidv, &uid, &err) < 0) {
-	imapd_no(s, "[SERVERBUG] %s", err);
+	imapd_no_err(s, "SERVERBUG", err);
 	goto out;
     }
     imapd_ok(s, "[APPENDUID %u %u] Append completed.", uidv, uid);

@@ -49,7 +49,7 @@ static void copy_common(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count, bo
 	: mstore_copy(s->folder, &set, STR(name), &uidv, &src, &dst, &err);
     if (r < 0) {
 	myfree(seqs);
-	imapd_no(s, "[SERVERBUG] %s", err);
+	imapd_no_err(s, "SERVERBUG", err);
 	goto out;
     }
     imap_seqset_format(a, &src);

@@ -118,7 +118,7 @@ static void list_common(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count, bo
 	goto out;
     }
     if (mstore_list(s->store, &list, &err) < 0) {
-	imapd_no(s, "[SERVERBUG] %s", err);
+	imapd_no_err(s, "SERVERBUG", err);
 	goto out;
     }
     for (size_t i = 0; i < list.len; i++) {

@@ -30,7 +30,7 @@ void    cmd_create(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	else if (mstore_exists(s->store, STR(name), &err) == 1)
 	    imapd_no(s, "[ALREADYEXISTS] Mailbox already exists");
 	else if (mstore_create(s->store, STR(name), &err) < 0)
-	    imapd_no(s, "[CANNOT] %s", err);
+	    imapd_no_err(s, "CANNOT", err);
 	else
 	    imapd_ok(s, "Create completed.");
     }
@@ -58,7 +58,7 @@ void    cmd_delete(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 		s->state = IMAPD_LOGOUT;
 	    }
 	    if (mstore_delete(s->store, STR(name), &err) < 0)
-		imapd_no(s, "[CANNOT] %s", err);
+		imapd_no_err(s, "CANNOT", err);
 	    else
 		imapd_ok(s, "Delete completed.");
 	}
@@ -82,7 +82,7 @@ void    cmd_rename(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	else if (strcasecmp(STR(to), "INBOX") == 0 || mstore_exists(s->store, STR(to), &err) == 1)
 	    imapd_no(s, "[ALREADYEXISTS] Target mailbox already exists");
 	else if (mstore_rename(s->store, STR(from), STR(to), &err) < 0)
-	    imapd_no(s, "[CANNOT] %s", err);
+	    imapd_no_err(s, "CANNOT", err);
 	else
 	    imapd_ok(s, "Rename completed.");
     }
@@ -100,7 +100,7 @@ static void subscribe_common(IMAPD_SESSION *s, const IMAP_ARG *args, size_t coun
 	imapd_bad(s, "Needs one mailbox name");
     else if (imapd_mailbox_arg(s, &args[0], name) == 0) {
 	if (mstore_subscribe(s->store, STR(name), on, &err) < 0)
-	    imapd_no(s, "[CANNOT] %s", err);
+	    imapd_no_err(s, "CANNOT", err);
 	else
 	    imapd_ok(s, "%s completed.", on ? "Subscribe" : "Unsubscribe");
     }

@@ -15,7 +15,7 @@ static int quota_line(IMAPD_SESSION *s)
     const char *err;
 
     if (mstore_quota_get(s->store, &q, &err) < 0) {
-	imapd_no(s, "[SERVERBUG] %s", err);
+	imapd_no_err(s, "SERVERBUG", err);
 	return -1;
     }
     if (q.limit_bytes)

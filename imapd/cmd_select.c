@@ -271,7 +271,7 @@ void    cmd_expunge(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	return;
     }
     if (mstore_expunge(s->folder, s->in_uid ? &set : NULL, &gone, &err) < 0) {
-	imapd_no(s, "[SERVERBUG] Expunge failed: %s", err);
+	imapd_no_err(s, "SERVERBUG", err);
 	mstore_uids_free(&set);
 	return;
     }

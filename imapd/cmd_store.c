@@ -76,13 +76,13 @@ void    cmd_store(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	if (bit < 0) {
 	    if (mode == MSTORE_FLAGS_REMOVE)
 		continue;
-	    imapd_no(s, "[LIMIT] %s", err);
+	    imapd_no_err(s, "LIMIT", err);
 	    goto out;
 	}
 	kwbits |= 1u << bit;
     }
     if (mstore_store_flags(s->folder, &set, mode, flags, kwbits, unchanged, &failed, &err) < 0) {
-	imapd_no(s, "[SERVERBUG] %s", err);
+	imapd_no_err(s, "SERVERBUG", err);
 	goto out;
     }
     v = mstore_folder_view(s->folder);

@@ -149,6 +149,16 @@ void    imapd_no(IMAPD_SESSION *s, const char *fmt, ...)
     s->bad_count = 0;
 }
 
+/* imapd_no_err - tagged NO with a storage error: its own RFC 5530 code
+ * when it has one, else [code] */
+void    imapd_no_err(IMAPD_SESSION *s, const char *code, const char *err)
+{
+    if (err && err[0] == '[')
+	imapd_no(s, "%s", err);
+    else
+	imapd_no(s, "[%s] %s", code, err ? err : "Internal error");
+}
+
 /* imapd_bad - tagged BAD */
 void    imapd_bad(IMAPD_SESSION *s, const char *fmt, ...)
 {

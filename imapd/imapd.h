@@ -66,6 +66,7 @@ void    imapd_flush(IMAPD_SESSION *s);
 void    imapd_ok(IMAPD_SESSION *s, const char *fmt, ...) PH_PRINTF(2, 3);
 void    imapd_no(IMAPD_SESSION *s, const char *fmt, ...) PH_PRINTF(2, 3);
 void    imapd_bad(IMAPD_SESSION *s, const char *fmt, ...) PH_PRINTF(2, 3);
+void    imapd_no_err(IMAPD_SESSION *s, const char *code, const char *err);
 void    imapd_capability(IMAPD_SESSION *s, VSTRING *out);
 bool    imapd_plaintext_ok(const IMAPD_SESSION *s);
 int     imapd_mailbox_arg(IMAPD_SESSION *s, const IMAP_ARG *arg, VSTRING *name);

@@ -748,3 +748,13 @@ def test_envelope_and_structure_come_from_the_cache(imap):
     finally:
         os.chmod(os.path.join(cur, name), 0o600)
     m.logout()
+
+
+def test_append_over_quota(instance):
+    inst = setup_imap(instance, extra={"mail_quota": "2K"})
+    m = login(inst)
+    typ, data = m.append("INBOX", None, None, b"Subject: big\r\n\r\n" + b"x" * 3000 + b"\r\n")
+    assert typ == "NO" and data[0].startswith(b"[OVERQUOTA]"), data
+    typ, data = m.create("INBOX")
+    assert typ == "NO" and data[0].startswith(b"[ALREADYEXISTS]")
+    m.logout()
