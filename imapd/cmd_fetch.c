@@ -13,6 +13,7 @@
  */
 #include "sys_defs.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -362,6 +363,14 @@ static bool fetch_message(IMAPD_SESSION *s, FETCH_CTX *c, uint32_t uid, bool add
     return true;
 }
 
+/* fetch_uid_cmp - ascending UIDs */
+static int fetch_uid_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+    return x < y ? -1 : x > y;
+}
+
 /* cmd_fetch - FETCH */
 void    cmd_fetch(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 {
@@ -370,7 +379,7 @@ void    cmd_fetch(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
     const MSTORE_VIEW *v = mstore_folder_view(s->folder);
     const char *err;
     uint64_t changedsince = 0;
-    bool    have_changedsince = false;
+    bool    have_changedsince = false, vanished = false;
     VSTRING *text = vstring_alloc(4096), *buf = vstring_alloc(1024);
     size_t  missing = 0;
 
@@ -397,20 +406,50 @@ void    cmd_fetch(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
     }
     if (count == 3) {
 	char   *e;
+	const IMAP_ARG *mod = &args[2];
 
-	if (args[2].type != IMAP_ARG_LIST || args[2].len != 2
-	    || !imap_arg_is_atom(&args[2].list[0], "CHANGEDSINCE")
-	    || args[2].list[1].type != IMAP_ARG_ATOM) {
+	if (mod->type != IMAP_ARG_LIST || mod->len == 0) {
 	    imapd_bad(s, "Invalid FETCH modifier");
 	    goto out;
 	}
-	changedsince = strtoull(args[2].list[1].str, &e, 10);
-	if (*e || args[2].list[1].str[0] == '-') {
-	    imapd_bad(s, "Invalid CHANGEDSINCE");
+	for (size_t k = 0; k < mod->len; k++) {
+	    if (imap_arg_is_atom(&mod->list[k], "CHANGEDSINCE") && k + 1 < mod->len
+		&& mod->list[k + 1].type == IMAP_ARG_ATOM) {
+		changedsince = strtoull(mod->list[k + 1].str, &e, 10);
+		if (*e || !isdigit((unsigned char) mod->list[k + 1].str[0])) {
+		    imapd_bad(s, "Invalid CHANGEDSINCE");
+		    goto out;
+		}
+		have_changedsince = true;
+		k++;
+	    } else if (imap_arg_is_atom(&mod->list[k], "VANISHED") && s->qresync && s->in_uid) {
+		vanished = true;
+	    } else {
+		imapd_bad(s, "Invalid FETCH modifier");
+		goto out;
+	    }
+	}
+	if (vanished && !have_changedsince) {
+	    imapd_bad(s, "VANISHED needs CHANGEDSINCE");
 	    goto out;
 	}
-	have_changedsince = true;
 	s->condstore = true;
+    }
+    if (vanished) {
+	/* RFC 7162 3.2.6: UIDs of the set expunged since CHANGEDSINCE */
+	MSTORE_CHANGES ch;
+	MSTORE_UIDS gone = {0};
+
+	memset(&ch, 0, sizeof(ch));
+	if (mstore_changes_since(s->folder, changedsince, &ch, &err) == 0) {
+	    for (size_t k = 0; k < ch.expunged.len; k++)
+		if (imap_seqset_contains(args[0].str, ch.expunged.uids[k]))
+		    mstore_uids_add(&gone, ch.expunged.uids[k]);
+	    qsort(gone.uids, gone.len, sizeof(*gone.uids), fetch_uid_cmp);
+	    imapd_vanished(s, &gone, true);
+	}
+	mstore_changes_free(&ch);
+	mstore_uids_free(&gone);
     }
     if (c->has_modseq)
 	s->condstore = true;

@@ -18,34 +18,6 @@ static int qresync_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* qresync_in_set - uid is in a UID set text ("1:5,7"; '*' = any) */
-static bool qresync_in_set(const char *set, uint32_t uid)
-{
-    const char *p = set;
-
-    while (*p) {
-	char   *end;
-	unsigned long a, b;
-
-	a = *p == '*' ? UINT32_MAX : strtoul(p, &end, 10);
-	if (*p == '*')
-	    end = (char *) p + 1;
-	b = a;
-	if (*end == ':') {
-	    p = end + 1;
-	    b = *p == '*' ? UINT32_MAX : strtoul(p, &end, 10);
-	    if (*p == '*')
-		end = (char *) p + 1;
-	}
-	if ((uid >= a && uid <= b) || (uid >= b && uid <= a))
-	    return true;
-	if (*end != ',')
-	    return false;
-	p = end + 1;
-    }
-    return false;
-}
-
 /* What a client remembers: SELECT's QRESYNC parameter (RFC 7162). */
 typedef struct qresync {
     uint32_t uidvalidity;
@@ -96,7 +68,7 @@ static void qresync_report(IMAPD_SESSION *s, const QRESYNC *qr)
     /* expunged UIDs, limited to the known ones when given */
     if (qr->known) {
 	for (size_t i = 0; i < ch.expunged.len; i++)
-	    if (qresync_in_set(qr->known, ch.expunged.uids[i]))
+	    if (imap_seqset_contains(qr->known, ch.expunged.uids[i]))
 		mstore_uids_add(&gone, ch.expunged.uids[i]);
     } else
 	for (size_t i = 0; i < ch.expunged.len; i++)

@@ -11,6 +11,7 @@
 #include "sys_defs.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "imapd.h"
@@ -135,4 +136,33 @@ void    imap_seqset_format(VSTRING *out, const MSTORE_UIDS *uids)
 	    vstring_fmt_append(out, ":%u", uids->uids[j]);
 	i = j + 1;
     }
+}
+
+/* imap_seqset_contains - uid is in a UID set text ("1:5,7"; '*' is
+ * the highest), without a view: for UIDs that are gone */
+bool    imap_seqset_contains(const char *set, uint32_t uid)
+{
+    const char *p = set;
+
+    while (*p) {
+	char   *end;
+	unsigned long a, b;
+
+	a = *p == '*' ? UINT32_MAX : strtoul(p, &end, 10);
+	if (*p == '*')
+	    end = (char *) p + 1;
+	b = a;
+	if (*end == ':') {
+	    p = end + 1;
+	    b = *p == '*' ? UINT32_MAX : strtoul(p, &end, 10);
+	    if (*p == '*')
+		end = (char *) p + 1;
+	}
+	if ((uid >= a && uid <= b) || (uid >= b && uid <= a))
+	    return true;
+	if (*end != ',')
+	    return false;
+	p = end + 1;
+    }
+    return false;
 }

@@ -107,6 +107,7 @@ void    imapd_split_done(STREAM **postp, IMAPD_HANDOVER **hp);
 int     imap_seqset_parse(const char *set, const MSTORE_VIEW *view, bool uid,
 			  MSTORE_UIDS *uids, const char **error_r);
 void    imap_seqset_format(VSTRING *out, const MSTORE_UIDS *uids);
+bool    imap_seqset_contains(const char *set, uint32_t uid);
 
 /* verbs */
 void    cmd_capability(IMAPD_SESSION *, const IMAP_ARG *, size_t);

@@ -670,6 +670,9 @@ def test_qresync_resync(imap):
     r.cmd(b"d", b"STORE 1 +FLAGS.SILENT (\\Deleted)")
     lines = r.cmd(b"x", b"EXPUNGE")
     assert lines[0] == b"* VANISHED 1\r\n", lines
+    lines = r.cmd(b"v", b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)" % modseq)
+    assert lines[0] == b"* VANISHED (EARLIER) 1:2,4\r\n", lines
+    assert lines[-1].startswith(b"v OK")
     # a stale UIDVALIDITY gives no resync data
     lines = r.cmd(b"s2", b"SELECT INBOX (QRESYNC (%d %d))" % (uidvalidity + 1, modseq))
     assert not any(b"VANISHED" in ln for ln in lines)
