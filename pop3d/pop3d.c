@@ -99,18 +99,19 @@ void    pop3d_flush(POP3D_SESSION *s)
     stream_flush(s->client);
 }
 
-/* pop3d_ok - "+OK text" */
+/* pop3d_ok - "+OK text" ("+OK" alone when the text is empty) */
 void    pop3d_ok(POP3D_SESSION *s, const char *fmt, ...)
 {
     va_list ap;
+    size_t  start;
 
-    vstring_cat(s->out, "+OK");
-    if (*fmt) {
-	vstring_addch(s->out, ' ');
-	va_start(ap, fmt);
-	vstring_vfmt_append(s->out, fmt, ap);
-	va_end(ap);
-    }
+    vstring_cat(s->out, "+OK ");
+    start = LEN(s->out);
+    va_start(ap, fmt);
+    vstring_vfmt_append(s->out, fmt, ap);
+    va_end(ap);
+    if (LEN(s->out) == start)
+	vstring_truncate(s->out, start - 1);
     vstring_cat(s->out, "\r\n");
     s->bad_count = 0;
 }
