@@ -316,7 +316,11 @@ def test_shipped_config():
     p = run("-c", conf, "-n")
     assert "unknown parameter" not in p.stderr
     assert "home_mailbox = Maildir/" in p.stdout
-    # active services so far: smtpd's listener and the anvil it talks to
+    # active services so far: smtpd's listener and the anvil it talks to,
+    # pop3d on 110 and 995
     assert run("-c", conf, "-M").stdout.split("\n") == [
         "smtp       inet  n       -       n       -       -       smtpd",
-        "anvil      unix  -       -       n       -       1       anvil", ""]
+        "anvil      unix  -       -       n       -       1       anvil",
+        "pop3       inet  n       -       n       -       -       pop3d",
+        "pop3s      inet  n       -       n       -       -       pop3d -o pop3d_tls_wrappermode=yes",
+        ""]
