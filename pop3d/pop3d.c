@@ -291,7 +291,7 @@ static void pop3d_service(STREAM *client, const char *service, char **argv)
     }
 done:
     pop3d_flush(&s);
-    if (s.state == POP3D_TRANSACTION || s.store)
+    if (s.logged_in)
 	msg_info("Disconnected%s: user=<%s>, rip=%s, top=%u/%llu, retr=%u/%llu, "
 		 "del=%u/%u, size=%llu", s.state == POP3D_QUIT ? ": Logged out" : "",
 		 s.user ? s.user : "", rip, s.top_count, (unsigned long long) s.top_bytes,

@@ -42,6 +42,7 @@ typedef struct pop3d_session {
     char   *home;
     int     bad_count;			/* -ERR replies in a row */
     int     auth_failures;
+    bool    logged_in;
     /* the maildrop (TRANSACTION state) */
     MSTORE *store;
     MSTORE_FOLDER *folder;

@@ -243,10 +243,14 @@ void    cmd_quit(POP3D_SESSION *s, POP3_CMD *cmd)
 	if (pop3d_maildrop_update(s, &err) < 0) {
 	    msg_warn("%s: UPDATE: %s", s->user, err);
 	    s->state = POP3D_QUIT;
+	    pop3d_maildrop_close(s);
 	    pop3d_err(s, "[SYS/TEMP] Some deleted messages were not removed.");
 	    return;
 	}
 	s->state = POP3D_QUIT;
+	/* unlock before the reply: a client that reconnects at once must
+	 * not find its own old session still holding the maildrop */
+	pop3d_maildrop_close(s);
 	pop3d_ok(s, "Logging out%s", s->del_count ? ", messages deleted." : ".");
 	return;
     }

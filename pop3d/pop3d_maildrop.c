@@ -144,6 +144,7 @@ int     pop3d_maildrop_open(POP3D_SESSION *s, const char *user, const char **err
 	return -1;
     }
     s->state = POP3D_TRANSACTION;
+    s->logged_in = true;
     return 0;
 }
 
