@@ -110,7 +110,7 @@ static int pop3d_send_msg(POP3D_SESSION *s, POP3D_MSG *m, long lines, uint64_t *
     POP3_ENC enc;
     ssize_t n;
     size_t  before;
-    uint64_t sent = 0;
+    uint64_t sent = 0, got = 0;
 
     if (fd < 0) {
 	msg_info("%s: UID %u: %s", s->user, m->uid, err);
@@ -136,6 +136,7 @@ static int pop3d_send_msg(POP3D_SESSION *s, POP3D_MSG *m, long lines, uint64_t *
 	}
 	if (n == 0)
 	    break;
+	got += (uint64_t) n;
 	before = LEN(s->out);
 	if (!pop3_enc_feed(&enc, s->out, chunk, (size_t) n)) {
 	    sent += LEN(s->out) - before;
@@ -144,6 +145,8 @@ static int pop3d_send_msg(POP3D_SESSION *s, POP3D_MSG *m, long lines, uint64_t *
 	sent += LEN(s->out) - before;
 	if (LEN(s->out) >= POP3D_READ_CHUNK)
 	    pop3d_flush(s);
+	if (got >= (uint64_t) size && size > 0)
+	    break;			/* the whole file: skip the EOF read */
     }
     close(fd);
     pop3_enc_finish(&enc, s->out);
