@@ -236,6 +236,8 @@ void    cmd_stls(POP3D_SESSION *s, POP3_CMD *cmd)
     }
     pop3d_ok(s, "Begin TLS negotiation now.");
     pop3d_flush(s);
+    myfree(s->user);			/* RFC 2595: forget what came before */
+    s->user = NULL;
     if (pop3d_start_tls(s) < 0)
 	s->state = POP3D_QUIT;
 }
