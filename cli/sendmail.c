@@ -570,6 +570,7 @@ int     main(int argc, char **argv)
     const char *err;
     char    mode = 'm';
     int     i;
+    int     exit_status = 0;
     ARGV   *rcpts = argv_alloc(8), *rcpts_to = argv_alloc(8), *rcpts_resent = argv_alloc(8);
     ARGV   *headers = argv_alloc(32);
     VSTRING *line = vstring_alloc(256), *hdr = vstring_alloc(256), *vp = vstring_alloc(256);
@@ -687,7 +688,8 @@ int     main(int argc, char **argv)
 	pw = getpwuid(getuid());
 	snprintf(userbuf, sizeof(userbuf), "%s(%ld)", pw ? pw->pw_name : "unknown", (long) getuid());
 	sm_user = userbuf;
-	return sm_smtp_session(&opts);
+	exit_status = sm_smtp_session(&opts);
+	goto done;
     case 'd':
 	msg_fatal_status(EX_UNAVAILABLE, "-bd is not supported: use \"posthorn start\"");
     default:
@@ -851,6 +853,7 @@ int     main(int argc, char **argv)
     }
     if ((status = sm_postdrop_finish(pid, pd)) != 0)
 	msg_fatal_status(status, "%s: message not queued", sm_user);
+done:
     argv_free(&rcpts);
     argv_free(&rcpts_to);
     argv_free(&rcpts_resent);
@@ -864,5 +867,5 @@ int     main(int argc, char **argv)
     myfree(opts.ret);
     myfree(opts.envid);
     myfree(opts.body_type);
-    return 0;
+    return exit_status;
 }
