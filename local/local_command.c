@@ -146,6 +146,7 @@ typedef struct {
     off_t   off, end;
     char    buf[16384];
     size_t  len, pos;
+    bool    error;			/* the queue file could not be read */
 } LOCAL_INPUT;
 
 /* local_input_fill - next chunk; false at the end */
@@ -166,8 +167,10 @@ static bool local_input_fill(LOCAL_INPUT *in)
 	size_t want = (size_t) (in->end - in->off) < sizeof(in->buf) ? (size_t) (in->end - in->off) : sizeof(in->buf);
 	ssize_t n = pread(in->fd, in->buf, want, in->off);
 
-	if (n <= 0)
+	if (n <= 0) {
+	    in->error = true;
 	    return false;
+	}
 	in->off += n;
 	in->len = (size_t) n;
 	in->pos = 0;
@@ -258,6 +261,11 @@ void local_command(LOCAL_STATE state, const char *command)
 	}
 	timeout_ms = (int) (deadline - now) * 1000;
 	if (inp[1] >= 0 && !local_input_fill(in)) {
+	    if (in->error) {
+		/* Never let a command see a truncated message as complete. */
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+	    }
 	    close(inp[1]);
 	    inp[1] = -1;
 	}
@@ -327,7 +335,10 @@ void local_command(LOCAL_STATE state, const char *command)
 	vstring_truncate(out, LEN(out) - 1);
 
 #define OUTPUT (LEN(out) ? ". Command output: " : ""), STR(out)
-    if (timed_out) {
+    if (in->error) {
+	local_result(&state, DEL_STAT_DEFER, "4.3.0", "cannot read the queue file for \"%s\": %s",
+		     command, strerror(EIO));
+    } else if (timed_out) {
 	local_result(&state, DEL_STAT_BOUNCE, "5.3.0", "command time limit exceeded: \"%s\"%s%s",
 		     command, OUTPUT);
     } else if (WIFSIGNALED(status)) {
