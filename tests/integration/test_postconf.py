@@ -316,6 +316,11 @@ def test_shipped_config():
     p = run("-c", conf, "-n")
     assert "unknown parameter" not in p.stderr
     assert "home_mailbox = Maildir/" in p.stdout
-    # active services so far: smtpd's listener
+    # the active services: the inbound path
     assert run("-c", conf, "-M").stdout.split("\n") == [
-        "smtp       inet  n       -       n       -       -       smtpd", ""]
+        "smtp       inet  n       -       n       -       -       smtpd",
+        "qmgr       unix  n       -       n       300     1       qmgr",
+        "pickup     unix  n       -       n       60      1       pickup",
+        "local      unix  -       n       n       -       -       local",
+        "virtual    unix  -       n       n       -       -       local",
+        "anvil      unix  -       -       n       -       1       anvil", ""]
