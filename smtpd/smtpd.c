@@ -54,6 +54,7 @@
 #include "cleanup_rcpt.h"
 #include "config.h"
 #include "dict.h"
+#include "htable.h"
 #include "match_list.h"
 #include "mail_queue.h"
 #include "msg.h"
@@ -101,8 +102,10 @@ void    smtpd_txn_reset(SMTPD_STATE *state)
 	myfree(state->rcpts[i].orcpt);
     }
     state->rcpt_count = 0;
-    if (state->expanded)
-	argv_truncate(state->expanded, 0);
+    if (state->rcpt_seen) {
+	htable_free(&state->rcpt_seen, NULL);
+	state->rcpt_seen = htable_create(16);
+    }
     state->ret = 0;
     state->msg_size = 0;
     state->queue_id[0] = 0;
@@ -452,15 +455,16 @@ static int smtpd_notify_parse(const char *val)
 static int smtpd_rcpt_expand(SMTPD_STATE *state, SMTPD_RCPT *rcpt)
 {
     const char *err;
-    int     before = state->expanded->argc;
     int     erc;
+    ARGV   *list = argv_alloc(2);
     VSTRING *orcpt;
+    VSTRING *key;
 
-    erc = cleanup_rcpt_expand(smtpd_cleanup, rcpt->address, state->expanded, &err);
+    erc = cleanup_rcpt_expand(smtpd_cleanup, rcpt->address, list, &err);
     if (erc == CLEANUP_RCPT_TEMP) {
 	msg_warn("%s: virtual alias lookup for <%s>: %s", state->queue_id, rcpt->address, err);
 	smtpd_reply(state, "451 4.3.0 <%s>: Temporary lookup failure", rcpt->address);
-	argv_truncate(state->expanded, before);
+	argv_free(&list);
 	return -1;
     }
     if (erc != CLEANUP_RCPT_OK) {
@@ -468,13 +472,18 @@ static int smtpd_rcpt_expand(SMTPD_STATE *state, SMTPD_RCPT *rcpt)
 		 state->namaddr, rcpt->address, err);
 	smtpd_reply(state, "550 5.4.6 <%s>: Virtual alias expansion error: %s",
 		    rcpt->address, err);
-	argv_truncate(state->expanded, before);
+	argv_free(&list);
 	return -1;
     }
     orcpt = vstring_alloc(100);
-    for (int j = before; j < state->expanded->argc; j++) {
-	const char *addr = state->expanded->argv[j];
+    key = vstring_alloc(100);
+    for (int j = 0; j < list->argc; j++) {
+	const char *addr = list->argv[j];
 
+	vstring_set(key, addr);
+	vstring_lower(key);
+	if (htable_find(state->rcpt_seen, STR(key)) != NULL)
+	    continue;				/* already in this queue file */
 	if (rcpt->orcpt || strcasecmp(addr, rcpt->address) == 0)
 	    vstring_set(orcpt, rcpt->orcpt ? rcpt->orcpt : "");
 	else
@@ -484,6 +493,8 @@ static int smtpd_rcpt_expand(SMTPD_STATE *state, SMTPD_RCPT *rcpt)
 	    msg_warn("%s: queue file recipient error: %s", state->queue_id, err);
 	    smtpd_reply(state, "451 4.3.0 Error: queue file write error");
 	    vstring_free(&orcpt);
+	    vstring_free(&key);
+	    argv_free(&list);
 	    /* The writer may hold some of this RCPT's addresses: start over. */
 	    qfile_writer_abort(&state->qf);
 	    state->queue_id[0] = 0;
@@ -492,12 +503,16 @@ static int smtpd_rcpt_expand(SMTPD_STATE *state, SMTPD_RCPT *rcpt)
 		myfree(state->rcpts[i].orcpt);
 	    }
 	    state->rcpt_count = 0;
-	    argv_truncate(state->expanded, 0);
+	    htable_free(&state->rcpt_seen, NULL);
+	    state->rcpt_seen = htable_create(16);
 	    state->phase = SMTPD_PHASE_MAIL;
 	    return -1;
 	}
+	htable_enter(state->rcpt_seen, STR(key), (void *) 1);
     }
     vstring_free(&orcpt);
+    vstring_free(&key);
+    argv_free(&list);
     return 0;
 }
 
@@ -988,7 +1003,7 @@ static void smtpd_service(STREAM *client, const char *service, char **argv)
     state->buffer = vstring_alloc(512);
     state->path = smtp_path_alloc();
     state->protocol = mystrdup("SMTP");
-    state->expanded = argv_alloc(4);
+    state->rcpt_seen = htable_create(16);
     (void) dict_refresh();		/* a rebuilt table (postmap) takes effect now */
     smtpd_chat_init(state);
     stream_set_timeout(client, (int) var_smtpd_timeout);
@@ -1005,7 +1020,7 @@ static void smtpd_service(STREAM *client, const char *service, char **argv)
     vstring_free(&state->buffer);
     smtp_path_free(&state->path);
     myfree(state->rcpts);
-    argv_free(&state->expanded);
+    htable_free(&state->rcpt_seen, NULL);
     myfree(state->helo_name);
     myfree(state->protocol);
     myfree(state->access_denied);

@@ -413,3 +413,17 @@ def test_rebuilt_table_without_restart(mail):
             break
         time.sleep(0.5)
     assert re.search(r"<\*\*\s+554 5\.7\.1 .*go away", p.stdout), p.stdout
+
+
+def test_expanded_duplicates_queued_once(mail):
+    """RCPT info (a virtual alias of carol) and RCPT carol: smtpd writes
+    carol once into the queue file; she gets one copy."""
+    mail.start()
+    inst = mail.i
+    tok = token()
+    p = mail.swaks("info@vdomain.test,carol@vdomain.test,CAROL@vdomain.test", data=msg(tok))
+    qid = queued_id(p)
+    inst.wait_log(rf"{qid}: from=<.*>, size=\d+, nrcpt=1 \(queue active\)")
+    inst.wait_log(rf"{qid}: removed")
+    files = glob.glob(os.path.join(mail.vbase, "vdomain.test", "carol", "new", "*"))
+    assert len([f for f in files if tok in read(f)]) == 1
