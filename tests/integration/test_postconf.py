@@ -316,6 +316,13 @@ def test_shipped_config():
     p = run("-c", conf, "-n")
     assert "unknown parameter" not in p.stderr
     assert "home_mailbox = Maildir/" in p.stdout
-    # active services so far: smtpd's listener
+    # active services: the merged programs (smtp client, imapd, pop3d later)
     assert run("-c", conf, "-M").stdout.split("\n") == [
-        "smtp       inet  n       -       n       -       -       smtpd", ""]
+        "smtp       inet  n       -       n       -       -       smtpd",
+        "qmgr       unix  n       -       n       300     1       qmgr",
+        "pickup     unix  n       -       n       60      1       pickup",
+        "local      unix  -       n       n       -       -       local",
+        "virtual    unix  -       n       n       -       -       local",
+        "auth       unix  -       n       n       -       1       auth",
+        "auth-userdb unix -       n       n       -       1       auth",
+        "anvil      unix  -       -       n       -       1       anvil", ""]
