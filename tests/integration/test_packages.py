@@ -251,7 +251,7 @@ def test_deb_install_run_purge_in_chroot(deb, chroot):
     assert st.st_gid == postdrop_gid and (st.st_mode & 0o7777) == 0o1730
     assert os.path.exists(c.file("/etc/aliases")) and os.path.exists(c.file("/etc/aliases.lmdb"))
     assert c.run("postalias", "-q", "postmaster", "hash:/etc/aliases").stdout == "root\n"
-    assert c.run("man", "-w", "main.cf", check=False).returncode in (0, 16)  # no man-db in minbase
+    assert os.path.exists(c.file("/usr/share/man/man5/main.cf.5.gz"))
 
     # no systemd in the chroot: start by hand, on a loopback port (the
     # host's port 25 may belong to the host's own MTA)
@@ -285,7 +285,7 @@ def test_deb_install_run_purge_in_chroot(deb, chroot):
     assert c.run("posthorn", "status", check=False).returncode == 1
     assert c.pids() == [], "processes left in the chroot after posthorn stop"
 
-    c.run("apt-get", "purge", "-y", "-q", "posthorn", timeout=300)
+    c.run("apt-get", "purge", "--autoremove", "-y", "-q", "posthorn", timeout=300)
     after = c.snapshot()
     added = sorted(after - before)
     removed = sorted(before - after)
