@@ -255,11 +255,16 @@ def test_deb_install_run_purge_in_chroot(deb, chroot):
 
     # no systemd in the chroot: start by hand, on a loopback port (the
     # host's port 25 may belong to the host's own MTA)
-    port = free_port()
+    ports = {}
     with open(c.file("/etc/posthorn/master.cf")) as f:
         mcf = f.read()
-    mcf, n = re.subn(r"^smtp(\s+)inet", f"127.0.0.1:{port}\\1inet", mcf, flags=re.M)
-    assert n == 1
+
+    def relisten(m):
+        ports[m.group(1)] = free_port()
+        return f"127.0.0.1:{ports[m.group(1)]}{m.group(2)}inet"
+    mcf = re.sub(r"^(smtp|imap|pop3)(\s+)inet", relisten, mcf, flags=re.M)
+    assert "smtp" in ports
+    port = ports["smtp"]
     with open(c.file("/etc/posthorn/master.cf"), "w") as f:
         f.write(mcf)
     c.run("postconf", "-e", "myhostname = chroot.posthorn.test")
@@ -271,6 +276,14 @@ def test_deb_install_run_purge_in_chroot(deb, chroot):
               input="To: alice\nSubject: package test one\n\nfirst body\n", check=False)
     assert p.returncode == 0, p.stderr
     wait_for(lambda: maildir_with(c, "first body"), "sendmail delivery to ~alice/Maildir")
+
+    # the mailbox servers of the shipped master.cf answer (reading alice's
+    # mail over IMAP needs imapd's per-uid post-login process, not merged:
+    # the Maildir is read directly below)
+    for svc, greeting in (("imap", b"* OK"), ("pop3", b"+OK")):
+        if svc in ports:
+            with socket.create_connection(("127.0.0.1", ports[svc]), timeout=30) as s:
+                assert s.recv(200).startswith(greeting), svc
 
     # and by SMTP from outside
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
