@@ -36,6 +36,19 @@
  * directory belongs to that user and its group; mail_owner and
  * setgid_group are not used.
  *
+ * Run as root, check also provisions what a package's post-install step
+ * needs (as Postfix's post-install does): it creates mail_owner (a system
+ * user with its own group, home queue_directory, no login shell) and
+ * setgid_group (a system group) with useradd/groupadd when they are
+ * missing; it creates each alias_database source file that is missing
+ * (a short template sending postmaster and MAILER-DAEMON to root) and
+ * builds its database with postalias. For the system instance (the
+ * compiled-in configuration directory) it also gives
+ * command_directory/postdrop and postqueue their set-gid setgid_group
+ * bits (mode 2755) and builds a missing alias database next to an
+ * existing source; an instance with -c never changes those programs, so
+ * a build tree used by tests is never made set-gid.
+ *
  * start, start-fg, stop and reload also log what they do to maillog_file
  * ("posthorn/posthorn: starting the Posthorn mail system").
  *
@@ -48,6 +61,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -190,6 +204,151 @@ static void check_one_dir(const char *path, mode_t mode, uid_t uid, gid_t gid, b
             msg_info("fixed mode of %s: %04o -> %04o", path, (unsigned) (st.st_mode & 07777),
                      (unsigned) mode);
     }
+}
+
+/* check_run - run a system tool (no shell); 0 when it exits 0 */
+static int check_run(char *const *args)
+{
+    pid_t   pid;
+    int     status;
+
+    if (verbose)
+        msg_info("running %s", args[0]);
+    switch (pid = fork()) {
+    case -1:
+        check_error("fork: %m");
+        return -1;
+    case 0:
+        execvp(args[0], args);
+        msg_error("cannot run %s: %m", args[0]);
+        _exit(127);
+    default:
+        break;
+    }
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            check_error("waitpid: %m");
+            return -1;
+        }
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    return -1;
+}
+
+/* check_accounts - as root, create mail_owner and setgid_group if missing */
+static void check_accounts(void)
+{
+    if (getpwnam(var_mail_owner) == NULL && strcmp(var_mail_owner, "root") != 0) {
+        char   *args[] = {"useradd", "--system", "--user-group", "--no-create-home",
+            "--home-dir", var_queue_directory, "--shell", "/usr/sbin/nologin",
+            "--comment", "Posthorn mail system", var_mail_owner, NULL};
+
+        if (check_run(args) < 0)
+            check_error("cannot create the mail_owner user \"%s\" with useradd; create it by hand",
+                        var_mail_owner);
+        else
+            msg_info("created system user \"%s\" (mail_owner)", var_mail_owner);
+    }
+    if (getgrnam(var_setgid_group) == NULL) {
+        char   *args[] = {"groupadd", "--system", var_setgid_group, NULL};
+
+        if (check_run(args) < 0)
+            check_error("cannot create the setgid_group group \"%s\" with groupadd; create it by hand",
+                        var_setgid_group);
+        else
+            msg_info("created system group \"%s\" (setgid_group)", var_setgid_group);
+    }
+}
+
+/* check_system_instance - check runs for the compiled-in configuration */
+static bool check_system_instance(void)
+{
+    return strcmp(config_get_dir(), DEF_CONFIG_DIR) == 0;
+}
+
+/* check_setgid_cmds - as root for the system instance: postdrop and
+ * postqueue set-gid setgid_group, as Postfix's set-permissions does */
+static void check_setgid_cmds(void)
+{
+    static const char *const cmds[] = {"postdrop", "postqueue"};
+    VSTRING *buf = vstring_alloc(100);
+    struct group *gr = getgrnam(var_setgid_group);
+    struct stat st;
+
+    for (size_t i = 0; gr && i < PH_ARRAY_LEN(cmds); i++) {
+        const char *path = ph_path(buf, var_command_directory, cmds[i]);
+
+        if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+            check_error("%s: missing or not a regular file (check command_directory in %s)",
+                        path, config_main_cf());
+            continue;
+        }
+        if (st.st_uid == 0 && st.st_gid == gr->gr_gid && (st.st_mode & 07777) == 02755)
+            continue;
+        /* chown clears the set-gid bit, so it goes first */
+        if (chown(path, 0, gr->gr_gid) < 0 || chmod(path, 02755) < 0)
+            check_error("set-gid %s: %m", path);
+        else if (verbose)
+            msg_info("%s: owner root:%s, mode 2755", path, var_setgid_group);
+    }
+    vstring_free(&buf);
+}
+
+#define CHECK_ALIASES_TEMPLATE \
+    "# aliases - local aliases for the Posthorn mail system, see aliases(5).\n" \
+    "# Format: \"name: address, ...\". Run newaliases after a change.\n" \
+    "postmaster: root\n" \
+    "MAILER-DAEMON: postmaster\n" \
+    "abuse: postmaster\n"
+
+/* check_aliases - as root: missing alias_database sources and databases */
+static void check_aliases(void)
+{
+    ARGV   *maps = argv_split(var_alias_database, " \t\r\n,");
+    VSTRING *db = vstring_alloc(100);
+    VSTRING *cmd = vstring_alloc(100);
+    struct stat st;
+
+    for (int i = 0; i < maps->argc; i++) {
+        const char *spec = maps->argv[i];
+        const char *file = strchr(spec, ':');
+        bool    created = false;
+        const char *error;
+
+        if (file == NULL || *++file != '/'
+            || (strncmp(spec, "hash:", 5) && strncmp(spec, "lmdb:", 5)
+                && strncmp(spec, "btree:", 6)))
+            continue;
+        if (stat(file, &st) < 0) {
+            if (errno != ENOENT) {
+                check_error("%s: %m", file);
+                continue;
+            }
+            if (safe_write_file(file, CHECK_ALIASES_TEMPLATE, strlen(CHECK_ALIASES_TEMPLATE),
+                                0644, &error) < 0) {
+                check_error("create %s: %s", file, error);
+                continue;
+            }
+            msg_info("created %s", file);
+            created = true;
+        }
+        vstring_fmt(db, "%s.lmdb", file);
+        if (!created && (!check_system_instance() || stat(STR(db), &st) == 0))
+            continue;
+        vstring_fmt(cmd, "%s/postalias", var_command_directory);
+        {
+            char   *args[] = {STR(cmd), "-c", (char *) config_get_dir(), (char *) spec, NULL};
+
+            if (check_run(args) < 0)
+                check_error("cannot build %s: postalias %s failed", STR(db), spec);
+            else
+                msg_info("built %s", STR(db));
+        }
+    }
+    argv_free(&maps);
+    vstring_free(&db);
+    vstring_free(&cmd);
 }
 
 /* check_validate - main.cf was loaded; parse master.cf too */
@@ -554,7 +713,19 @@ int     main(int argc, char **argv)
     if (strcmp(cmd, "check") == 0 || strcmp(cmd, "start") == 0 || strcmp(cmd, "start-fg") == 0) {
         int     bad = check_validate() < 0;
 
+        if (geteuid() == 0) {
+            check_errors = 0;
+            check_accounts();
+            bad |= check_errors != 0;
+        }
         bad |= check_tree() < 0;
+        if (geteuid() == 0) {
+            check_errors = 0;
+            if (check_system_instance())
+                check_setgid_cmds();
+            check_aliases();
+            bad |= check_errors != 0;
+        }
         if (bad) {
             if (strcmp(cmd, "check") != 0)
                 msg_error("not starting: fix the errors above");

@@ -265,6 +265,16 @@ int mail_queue_sync(int fd, const char *path, const char **error_r)
     slash = strrchr(path, '/');
     dir = slash ? mystrndup(path, slash == path ? 1 : (size_t) (slash - path)) : mystrdup(".");
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 && errno == EACCES) {
+	/* postdrop, set-gid into maildrop (mode 1730: write, no read), may
+	 * not open the directory. The file's fdatasync commits the journal
+	 * transaction that created its entry (ext4, xfs), and pickup makes
+	 * the message durable in incoming/ again; failing here would leave
+	 * a complete file behind that pickup delivers after sendmail said
+	 * "not queued". */
+	myfree(dir);
+	return 0;
+    }
     if (dfd < 0 || fsync(dfd) < 0) {
 	saved = errno;
 	*error_r = mail_queue_error("fsync directory %s: %s", dir, strerror(saved));

@@ -1,5 +1,9 @@
 """pytest fixtures shared by every test: Posthorn instances.
 
+Tests marked @pytest.mark.slow (package builds, chroot installs) run by
+default, as in CI; POSTHORN_SKIP_SLOW=1 skips them (used by the `make
+check` that the dist test runs inside the release tarball).
+
 instance_factory(root=False, main_cf=None) -> Instance (see
 tests/integration/instance.py). Every instance made is stopped at teardown
 (leftover processes killed with SIGKILL), and with POSTHORN_SANITIZE=1 the
@@ -13,6 +17,18 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "integration"))
 
 from instance import Instance  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: minutes-long packaging tests (POSTHORN_SKIP_SLOW=1 skips)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("POSTHORN_SKIP_SLOW") == "1":
+        skip = pytest.mark.skip(reason="POSTHORN_SKIP_SLOW=1")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture
