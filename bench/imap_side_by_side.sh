@@ -40,7 +40,7 @@ if [ ! -x /usr/lib/dovecot/imap ]; then
         doveadm stop >/dev/null 2>&1 || true
     fi
 fi
-[ -f build/Makefile ] || [ -f Makefile ] || ./configure >/dev/null
+[ -f Makefile ] || ./configure >/dev/null
 make -j2 >/dev/null
 # 1,000 sessions x (socket + files) in each server and in the client
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
