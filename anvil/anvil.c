@@ -11,17 +11,22 @@
  * and released when that client's connection to anvil closes, so a
  * crashed smtpd leaves no phantom connections.
  *
- * Limits: a request is one attr message (attr.h bounds); keys longer than
- * ANVIL_IDENT_MAX are refused (status=1). Idle entries (no connections,
+ * Limits: a request is one attr message (attr.h bounds) of at most
+ * ANVIL_INBUF_MAX bytes, collected without blocking (a slow client never
+ * stalls the others); keys longer than ANVIL_IDENT_MAX are refused
+ * (status=1). Idle entries (no connections,
  * rate windows expired) are purged every anvil_rate_time_unit, so memory
- * follows the number of recently active clients. At each purge the
- * maximal connection count and rates seen are logged as "statistics:"
- * lines (as Postfix does at anvil_status_update_time).
+ * follows the number of recently active clients. Every
+ * ANVIL_STATS_INTERVAL seconds the maximal connection count and rates
+ * seen are logged as "statistics:" lines (as Postfix does).
  */
 #include "sys_defs.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "anvil_clnt.h"
 #include "attr.h"
@@ -51,9 +56,17 @@ typedef struct anvil_client {
     STREAM *sp;
     HTABLE *owned;			/* ident -> connections it added (intptr_t) */
     ATTR_LIST *req;
+    VSTRING *inbuf;			/* bytes of requests not yet complete */
+    size_t  inpos;			/* memory stream read position */
+    size_t  inend;			/* end of the message being scanned */
 } ANVIL_CLIENT;
 
+#define ANVIL_INBUF_MAX	(64 * 1024)	/* an incomplete request at most */
+
 static HTABLE *anvil_remotes;
+
+#define ANVIL_STATS_INTERVAL 600	/* seconds between statistics lines */
+static time_t anvil_stats_last;
 
 /* Maxima for the statistics lines. */
 static struct anvil_max {
@@ -190,23 +203,44 @@ static void anvil_client_close(ANVIL_CLIENT *ac)
     myfree(list);
     htable_free(&ac->owned, NULL);
     attr_list_free(&ac->req);
+    vstring_free(&ac->inbuf);
     event_disable(ac->fd);
     (void) stream_close(&ac->sp);
     multi_server_disconnect(ac->fd);
     myfree(ac);
 }
 
-/* anvil_request - serve one request; 0, or -1 to drop the client */
-static int anvil_request(ANVIL_CLIENT *ac)
+/* anvil_mem_read - serve the complete message in inbuf to attr_list_scan */
+static ssize_t anvil_mem_read(STREAM *sp, void *buf, size_t len, void *ctx, bool *want_write)
+{
+    ANVIL_CLIENT *ac = ctx;
+    size_t  n = ac->inend - ac->inpos;
+
+    (void) sp;
+    (void) want_write;
+    if (n > len)
+	n = len;
+    memcpy(buf, STR(ac->inbuf) + ac->inpos, n);
+    ac->inpos += n;
+    return (ssize_t) n;
+}
+
+/* anvil_request - serve the complete message inbuf[0..end); 0, or -1 to
+ * drop the client */
+static int anvil_request(ANVIL_CLIENT *ac, size_t end)
 {
     const char *err = NULL;
-    int     n = attr_list_scan(ac->sp, ac->req, &err);
     const char *request, *ident;
+    STREAM *mem = stream_fdopen(-1, false);
+    int     n;
 
-    if (n == 0)
-	return -1;
-    if (n < 0) {
-	msg_warn("anvil client: %s", err ? err : "read error");
+    ac->inpos = 0;
+    ac->inend = end;
+    stream_set_io(mem, anvil_mem_read, NULL, ac);
+    n = attr_list_scan(mem, ac->req, &err);
+    (void) stream_close(&mem);
+    if (n <= 0) {
+	msg_warn("anvil client: %s", err ? err : "empty request");
 	return -1;
     }
     request = attr_list_get(ac->req, "request");
@@ -227,22 +261,55 @@ static int anvil_request(ANVIL_CLIENT *ac)
 	msg_warn("anvil client: unknown request \"%s\"", request);
 	attr_print(ac->sp, ATTR_INT, "status", 1L, ATTR_END);
     }
-    return stream_flush(ac->sp);
+    return 0;
 }
 
-/* anvil_read - a client has something for us */
+/* anvil_read - a client has something for us. Bytes are collected per
+ * client and only complete messages (ended by an empty line) are scanned,
+ * so a client that sends half a request never stalls the others. */
 static void anvil_read(int event, int fd, void *ctx)
 {
     ANVIL_CLIENT *ac = ctx;
+    char    buf[4096];
+    ssize_t n;
+    char   *end;
 
     (void) event;
-    (void) fd;
-    do {
-	if (anvil_request(ac) < 0) {
+    n = read(fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+	return;
+    if (n <= 0) {
+	anvil_client_close(ac);
+	return;
+    }
+    vstring_catn(ac->inbuf, buf, (size_t) n);
+    if (LEN(ac->inbuf) > ANVIL_INBUF_MAX) {
+	msg_warn("anvil client: request longer than %d bytes", ANVIL_INBUF_MAX);
+	anvil_client_close(ac);
+	return;
+    }
+    /* A message ends at "\n\n" (values never contain a newline). */
+    while (LEN(ac->inbuf) > 0) {
+	size_t  mlen;
+
+	if (STR(ac->inbuf)[0] == '\n') {
+	    mlen = 1;
+	} else if ((end = memmem(STR(ac->inbuf), LEN(ac->inbuf), "\n\n", 2)) != NULL) {
+	    mlen = (size_t) (end - STR(ac->inbuf)) + 2;
+	} else {
+	    break;
+	}
+	if (anvil_request(ac, mlen) < 0) {
 	    anvil_client_close(ac);
 	    return;
 	}
-    } while (stream_pending(ac->sp) > 0);
+	size_t  rest = LEN(ac->inbuf) - mlen;
+
+	memmove(STR(ac->inbuf), STR(ac->inbuf) + mlen, rest);
+	vstring_truncate(ac->inbuf, rest);
+    }
+    if (stream_flush(ac->sp) < 0)
+	anvil_client_close(ac);
 }
 
 /* anvil_connect - a new client: hello, then wait for requests */
@@ -257,6 +324,7 @@ static void anvil_connect(int fd, const char *service, char **argv)
     stream_set_timeout(ac->sp, ANVIL_TIMEOUT);
     ac->owned = htable_create(8);
     ac->req = attr_list_alloc();
+    ac->inbuf = vstring_alloc(256);
     if (attr_send_hello(ac->sp, ANVIL_PROTO, ANVIL_VERSION) < 0
 	|| stream_flush(ac->sp) < 0) {
 	anvil_client_close(ac);
@@ -282,6 +350,13 @@ static void anvil_purge(int event, int fd, void *ctx)
 	    htable_delete(anvil_remotes, (*hp)->key, myfree);
     }
     myfree(list);
+    /* Statistics every ANVIL_STATS_INTERVAL seconds, as Postfix does at
+     * anvil_status_update_time, not at every purge. */
+    if (now - anvil_stats_last < ANVIL_STATS_INTERVAL) {
+	event_timer_add((int) (anvil_unit() * 1000), anvil_purge, NULL);
+	return;
+    }
+    anvil_stats_last = now;
     if (anvil_max.count > 0)
 	msg_info("statistics: max connection count %ld for (%s)",
 		 anvil_max.count, anvil_max.count_ident);
@@ -301,6 +376,15 @@ static void anvil_post_init(const char *service, char **argv)
     (void) service;
     (void) argv;
     anvil_remotes = htable_create(256);
+    anvil_stats_last = time(NULL);
+
+    /*
+     * anvil's state is its counters: it must not drain and restart after
+     * max_use clients (smtpd processes come and go all day), or counts
+     * would split over two processes. The skeleton reads var_max_use at
+     * each accept, so raising it here is enough.
+     */
+    var_max_use = LONG_MAX;
     event_timer_add((int) (anvil_unit() * 1000), anvil_purge, NULL);
 }
 

@@ -8,6 +8,7 @@
 #include "sys_defs.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -24,6 +25,7 @@ struct anvil_clnt {
     STREAM *sp;				/* NULL when not connected */
     VSTRING *ident;
     VSTRING *why;
+    ATTR_LIST *reply;
 };
 
 /* anvil_clnt_create - remember where the service is */
@@ -34,6 +36,7 @@ ANVIL_CLNT *anvil_clnt_create(const char *path)
     ac->path = mystrdup(path);
     ac->ident = vstring_alloc(64);
     ac->why = vstring_alloc(64);
+    ac->reply = attr_list_alloc();
     return ac;
 }
 
@@ -49,6 +52,7 @@ void anvil_clnt_free(ANVIL_CLNT **acp)
     myfree(ac->path);
     vstring_free(&ac->ident);
     vstring_free(&ac->why);
+    attr_list_free(&ac->reply);
     myfree(ac);
     *acp = NULL;
 }
@@ -107,16 +111,38 @@ static int anvil_clnt_send(ANVIL_CLNT *ac, const char *request, const char *serv
     return 0;
 }
 
-/* anvil_clnt_status - check a reply's status and attribute count */
-static int anvil_clnt_status(ANVIL_CLNT *ac, int got, int want, long status,
-			     const char *err, const char **error_r)
+/* anvil_clnt_reply - read one reply: status=0 followed by exactly the
+ * named integer attributes (NULL-terminated names, values into vals[]),
+ * or a refusal (status other than 0, nothing else) */
+static int anvil_clnt_reply(ANVIL_CLNT *ac, const char *const *names, long *vals,
+			    const char **error_r)
 {
+    const char *err = NULL;
+    int     got = attr_list_scan(ac->sp, ac->reply, &err);
+    int     want = 1;
+    const char *value;
+    char   *end;
+
     if (got < 0)
 	return anvil_clnt_fail(ac, error_r, err ? err : "bad reply");
-    if (got != want)
+    if (got == 0)
 	return anvil_clnt_fail(ac, error_r, "connection closed");
-    if (status != 0)
+    if ((value = attr_list_get(ac->reply, "status")) == NULL
+	|| strcmp(ac->reply->names[0], "status") != 0)
+	return anvil_clnt_fail(ac, error_r, "reply without status");
+    if (strcmp(value, "0") != 0)
 	return anvil_clnt_fail(ac, error_r, "request refused");
+    for (int i = 0; names[i]; i++, want++) {
+	if (want >= ac->reply->count || strcmp(ac->reply->names[want], names[i]) != 0)
+	    return anvil_clnt_fail(ac, error_r, "reply attribute missing");
+	value = STR(ac->reply->values[want]);
+	errno = 0;
+	vals[i] = strtol(value, &end, 10);
+	if (*value == 0 || *end != 0 || errno != 0)
+	    return anvil_clnt_fail(ac, error_r, "bad number in reply");
+    }
+    if (want != ac->reply->count)
+	return anvil_clnt_fail(ac, error_r, "unexpected reply attribute");
     return 0;
 }
 
@@ -124,18 +150,14 @@ static int anvil_clnt_status(ANVIL_CLNT *ac, int got, int want, long status,
 int anvil_clnt_connect(ANVIL_CLNT *ac, const char *service, const char *addr,
 		       long *count_r, long *rate_r, const char **error_r)
 {
-    long    status = -1, count = 0, rate = 0;
-    const char *err = NULL;
-    int     got;
+    static const char *const names[] = {"count", "rate", NULL};
+    long    vals[2];
 
-    if (anvil_clnt_send(ac, "connect", service, addr, error_r) < 0)
+    if (anvil_clnt_send(ac, "connect", service, addr, error_r) < 0
+	|| anvil_clnt_reply(ac, names, vals, error_r) < 0)
 	return -1;
-    got = attr_scan(ac->sp, ATTR_FLAG_NONE, &err, ATTR_INT, "status", &status,
-		    ATTR_INT, "count", &count, ATTR_INT, "rate", &rate, ATTR_END);
-    if (anvil_clnt_status(ac, got, 3, status, err, error_r) < 0)
-	return -1;
-    *count_r = count;
-    *rate_r = rate;
+    *count_r = vals[0];
+    *rate_r = vals[1];
     return 0;
 }
 
@@ -143,31 +165,25 @@ int anvil_clnt_connect(ANVIL_CLNT *ac, const char *service, const char *addr,
 int anvil_clnt_disconnect(ANVIL_CLNT *ac, const char *service, const char *addr,
 			  const char **error_r)
 {
-    long    status = -1;
-    const char *err = NULL;
-    int     got;
+    static const char *const names[] = {NULL};
 
-    if (anvil_clnt_send(ac, "disconnect", service, addr, error_r) < 0)
+    if (anvil_clnt_send(ac, "disconnect", service, addr, error_r) < 0
+	|| anvil_clnt_reply(ac, names, NULL, error_r) < 0)
 	return -1;
-    got = attr_scan(ac->sp, ATTR_FLAG_NONE, &err, ATTR_INT, "status", &status, ATTR_END);
-    return anvil_clnt_status(ac, got, 1, status, err, error_r);
+    return 0;
 }
 
 /* anvil_clnt_message - count a message */
 int anvil_clnt_message(ANVIL_CLNT *ac, const char *service, const char *addr,
 		       long *rate_r, const char **error_r)
 {
-    long    status = -1, rate = 0;
-    const char *err = NULL;
-    int     got;
+    static const char *const names[] = {"rate", NULL};
+    long    vals[1];
 
-    if (anvil_clnt_send(ac, "message", service, addr, error_r) < 0)
+    if (anvil_clnt_send(ac, "message", service, addr, error_r) < 0
+	|| anvil_clnt_reply(ac, names, vals, error_r) < 0)
 	return -1;
-    got = attr_scan(ac->sp, ATTR_FLAG_NONE, &err, ATTR_INT, "status", &status,
-		    ATTR_INT, "rate", &rate, ATTR_END);
-    if (anvil_clnt_status(ac, got, 2, status, err, error_r) < 0)
-	return -1;
-    *rate_r = rate;
+    *rate_r = vals[0];
     return 0;
 }
 
@@ -176,19 +192,14 @@ int anvil_clnt_lookup(ANVIL_CLNT *ac, const char *service, const char *addr,
 		      long *count_r, long *rate_r, long *msg_rate_r,
 		      const char **error_r)
 {
-    long    status = -1, count = 0, rate = 0, mrate = 0;
-    const char *err = NULL;
-    int     got;
+    static const char *const names[] = {"count", "rate", "message_rate", NULL};
+    long    vals[3];
 
-    if (anvil_clnt_send(ac, "lookup", service, addr, error_r) < 0)
+    if (anvil_clnt_send(ac, "lookup", service, addr, error_r) < 0
+	|| anvil_clnt_reply(ac, names, vals, error_r) < 0)
 	return -1;
-    got = attr_scan(ac->sp, ATTR_FLAG_NONE, &err, ATTR_INT, "status", &status,
-		    ATTR_INT, "count", &count, ATTR_INT, "rate", &rate,
-		    ATTR_INT, "message_rate", &mrate, ATTR_END);
-    if (anvil_clnt_status(ac, got, 4, status, err, error_r) < 0)
-	return -1;
-    *count_r = count;
-    *rate_r = rate;
-    *msg_rate_r = mrate;
+    *count_r = vals[0];
+    *rate_r = vals[1];
+    *msg_rate_r = vals[2];
     return 0;
 }

@@ -232,9 +232,21 @@ static MATCH_LIST *resolve_list(MATCH_LIST **lp, const char *param, const char *
     if (*lp == NULL) {
 	*lp = match_list_create(param, value ? value : "", MATCH_FLAG_DOMAIN, &error);
 	if (*lp == NULL)
-	    msg_fatal("%s: %s", param, error);
+	    msg_fatal("parameter %s", error);	/* error names param */
     }
     return *lp;
+}
+
+/* resolve_init - build every list now */
+void resolve_init(void)
+{
+    (void) resolve_list(&resolve_mydest, "mydestination", var_mydestination);
+    (void) resolve_list(&resolve_va_domains, "virtual_alias_domains", var_virtual_alias_domains);
+    (void) resolve_list(&resolve_vm_domains, "virtual_mailbox_domains",
+			var_virtual_mailbox_domains);
+    (void) resolve_list(&resolve_relay_domains, "relay_domains", var_relay_domains);
+    if (resolve_own_count < 0)
+	resolve_own_collect();
 }
 
 /* resolve_list_match - 1 match, 0 none, -1 lookup error */
@@ -513,6 +525,10 @@ int resolve_addr(const char *addr, RESOLVE_REPLY *reply)
 	}
 	/* Ours: apply a routing operator and look again. */
 	if (!resolve_routing_split(local, domain)) {
+	    /* With the percent hack or bang paths turned off the operator
+	     * stays in the user name: still sender-specified routing. */
+	    if (resolve_has_routing(STR(local)))
+		reply->flags |= RESOLVE_FLAG_ROUTED;
 	    reply->class = RESOLVE_CLASS_LOCAL;
 	    break;
 	}

@@ -86,6 +86,11 @@ int resolve_local_domain(const char *domain);
 /* resolve_class_name - "local", "virtual_alias", ..., for logs and tests */
 const char *resolve_class_name(int class);
 
+/* resolve_init - build the domain lists now (before a privilege drop, so
+ * tables named in them are opened with privileges); fatal when a list is
+ * malformed. Optional: lists are otherwise built on first use. */
+void resolve_init(void);
+
 /* resolve_reset - forget the domain lists (after config_load) */
 void resolve_reset(void);
 

@@ -14,8 +14,13 @@
  *	connect, HELO, MAIL, RCPT, DATA and end of data.
  *
  *	Verbs live in one table (name, handler, flags): allowed before
- *	HELO/EHLO, counted as junk (smtpd_junk_command_limit), must be the last
- *	of a pipelined group (smtpd_forbid_unauth_pipelining). Parameter names,
+ *	HELO/EHLO (smtpd_helo_required), counted as junk
+ *	(smtpd_junk_command_limit), must be the last of a pipelined group
+ *	(RFC 2920). With smtpd_forbid_unauth_pipelining (default yes), input
+ *	that arrives before the greeting, after a group-ending command, or
+ *	ahead of any reply before EHLO advertised PIPELINING, is logged
+ *	("improper command pipelining after EHLO from name[addr]: escaped
+ *	input"), answered with 554 5.5.0 and the session ends. Parameter names,
  *	replies and log lines follow Postfix: "connect from name[addr]",
  *	"ID: client=name[addr]", "lost connection after RCPT from ...",
  *	"timeout after DATA (N bytes) from ...", "too many errors after ...",
@@ -27,7 +32,15 @@
  *	line too long"), smtpd_timeout per read/write, smtpd_recipient_limit,
  *	smtpd_soft_error_limit/smtpd_hard_error_limit/smtpd_error_sleep_time,
  *	smtpd_junk_command_limit, message_size_limit, header_size_limit,
- *	hopcount_limit; see smtpd_data.c for content.
+ *	hopcount_limit; see smtpd_data.c for content. A BDAT command that
+ *	cannot be accepted before its chunk is read (syntax, HELO required,
+ *	access denied) ends the session, since the chunk size is unknown or
+ *	the chunk cannot be skipped reliably.
+ *
+ *	Local clients (stand-alone, loopback, or connecting from the address
+ *	they connected to) and SASL-authenticated ones get
+ *	rewrite_context=local and missing Message-Id:/Date: headers added,
+ *	as Postfix's default local_header_rewrite_clients.
  */
 #include "sys_defs.h"
 
@@ -36,8 +49,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr822.h"
 #include "argv.h"
 #include "config.h"
+#include "match_list.h"
 #include "mail_queue.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -48,6 +63,7 @@
 #include "vstring.h"
 
 #include "smtpd.h"
+#include "smtpd_anvil.h"
 #include "smtpd_chat.h"
 #include "smtpd_check.h"
 #include "smtpd_proto.h"
@@ -92,40 +108,39 @@ void    smtpd_txn_reset(SMTPD_STATE *state)
     state->phase = state->helo_name ? SMTPD_PHASE_HELO : SMTPD_PHASE_CONNECT;
 }
 
-/* smtpd_need_helo - smtpd_helo_required enforcement */
-static bool smtpd_need_helo(SMTPD_STATE *state)
-{
-    if (var_smtpd_helo_required && state->helo_name == NULL) {
-	smtpd_reply(state, "503 5.5.1 Error: send HELO/EHLO first");
-	return true;
-    }
-    return false;
-}
-
 /* smtpd_helo_common - HELO and EHLO */
 static int smtpd_helo_common(SMTPD_STATE *state, int argc, char **argv, bool ehlo)
 {
     const char *err;
+    VSTRING *name;
 
     if (argc < 2) {
 	smtpd_reply(state, "501 5.5.4 Syntax: %s hostname", ehlo ? "EHLO" : "HELO");
 	return SMTPD_CMD_ERR;
     }
+    name = vstring_alloc(100);			/* as Postfix: "HELO a b" is "a b" */
+    vstring_set(name, argv[1]);
+    for (int i = 2; i < argc; i++)
+	vstring_fmt_append(name, " %s", argv[i]);
     smtpd_txn_reset(state);
-    if ((err = smtpd_check_helo(state, argv[1])) != NULL) {
+    /* smtpd_check.h: the EHLO flag before the check, the name after it */
+    if (ehlo)
+	state->flags |= SMTPD_FLAG_EHLO;
+    else
+	state->flags &= ~SMTPD_FLAG_EHLO;
+    if ((err = smtpd_check_helo(state, STR(name))) != NULL) {
 	smtpd_reply(state, "%s", err);
+	vstring_free(&name);
 	return SMTPD_CMD_ERR;
     }
     myfree(state->helo_name);
-    state->helo_name = mystrdup(argv[1]);
+    state->helo_name = vstring_export(&name);
     myfree(state->protocol);
     if (ehlo) {
-	state->flags |= SMTPD_FLAG_EHLO;
 	state->protocol = mystrdup((state->flags & SMTPD_FLAG_TLS) ?
 				   ((state->flags & SMTPD_FLAG_AUTH) ? "ESMTPSA" : "ESMTPS")
 				   : ((state->flags & SMTPD_FLAG_AUTH) ? "ESMTPA" : "ESMTP"));
     } else {
-	state->flags &= ~SMTPD_FLAG_EHLO;
 	state->protocol = mystrdup("SMTP");
     }
     state->phase = SMTPD_PHASE_HELO;
@@ -232,17 +247,18 @@ static const char *smtpd_path_arg(SMTPD_STATE *state, const char *args, const ch
     return rest;
 }
 
-/* smtpd_qualify - the address to store: myorigin appended when unqualified */
+/* smtpd_qualify - the address to store, in internal (unquoted) form;
+ * myorigin appended when unqualified */
 static char *smtpd_qualify(SMTPD_STATE *state)
 {
     VSTRING *buf;
 
     if (state->path->is_null)
 	return mystrdup("");
-    if (state->path->has_domain)
-	return mystrdup(STR(state->path->addr));
     buf = vstring_alloc(LEN(state->path->addr) + 64);
-    vstring_fmt(buf, "%s@%s", STR(state->path->addr), var_myorigin);
+    addr822_unquote(buf, STR(state->path->addr));
+    if (!state->path->has_domain)
+	vstring_fmt_append(buf, "@%s", var_myorigin);
     return vstring_export(&buf);
 }
 
@@ -262,8 +278,6 @@ static int smtpd_mail_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
 
     (void) argc;
     (void) argv;
-    if (smtpd_need_helo(state))
-	return SMTPD_CMD_ERR;
     if (state->sender != NULL) {
 	smtpd_reply(state, "503 5.5.1 Error: nested MAIL command");
 	return SMTPD_CMD_ERR;
@@ -333,8 +347,10 @@ static int smtpd_mail_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
     }
     vstring_free(&tmp);
     argv_free(&params);
+    smtpd_check_reset(state);
     if ((err = smtpd_check_size(state, size)) != NULL
-	|| (err = smtpd_check_mail(state, STR(state->path->given))) != NULL) {
+	|| (err = smtpd_check_mail(state, STR(state->path->given))) != NULL
+	|| (err = smtpd_anvil_message(state)) != NULL) {
 	smtpd_reply(state, "%s", err);
 	myfree(envid);
 	smtpd_check_reset(state);
@@ -378,7 +394,8 @@ static int smtpd_queue_open(SMTPD_STATE *state)
     ATTR(QFILE_ATTR_BODY, (state->flags & SMTPD_FLAG_8BITMIME) ? "8BITMIME" : NULL);
     ATTR(QFILE_ATTR_SMTPUTF8, (state->flags & SMTPD_FLAG_SMTPUTF8) ? "yes" : NULL);
     ATTR(QFILE_ATTR_ORIGIN, "smtpd");
-    ATTR(QFILE_ATTR_REWRITE, (state->flags & (SMTPD_FLAG_LOCAL | SMTPD_FLAG_AUTH)) ? "local" : "remote");
+    ATTR(QFILE_ATTR_REWRITE, (state->rewrite_local || (state->flags & SMTPD_FLAG_AUTH)) ?
+	 "local" : "remote");
 #undef ATTR
     if (ok == 0)
 	ok = qfile_writer_sender(state->qf, state->sender, &err);
@@ -437,6 +454,10 @@ static int smtpd_rcpt_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
     (void) argv;
     if (state->sender == NULL) {
 	smtpd_reply(state, "503 5.5.1 Error: need MAIL command");
+	return SMTPD_CMD_ERR;
+    }
+    if (state->flags & SMTPD_FLAG_BDAT) {	/* content has started */
+	smtpd_reply(state, "503 5.5.1 Error: RCPT after BDAT");
 	return SMTPD_CMD_ERR;
     }
     rest = smtpd_path_arg(state, args, "TO:", SMTP_PATH_FLAG_LOCAL_OK, &err);
@@ -524,8 +545,6 @@ static int smtpd_rcpt_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
 static int smtpd_data_verb(SMTPD_STATE *state, int argc, char **argv, const char *args)
 {
     (void) args;
-    if (smtpd_need_helo(state))
-	return SMTPD_CMD_ERR;
     return smtpd_data_cmd(state, argc, argv);
 }
 
@@ -571,8 +590,6 @@ static int smtpd_vrfy_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
 	smtpd_reply(state, "502 5.5.1 VRFY command is disabled");
 	return SMTPD_CMD_ERR;
     }
-    if (smtpd_need_helo(state))
-	return SMTPD_CMD_ERR;
     if (argc < 2) {
 	smtpd_reply(state, "501 5.5.4 Syntax: VRFY address");
 	return SMTPD_CMD_ERR;
@@ -616,8 +633,8 @@ static const SMTPD_CMD smtpd_cmd_table[] = {
     {"DATA", smtpd_data_verb, SMTPD_CMD_LAST},
     {"BDAT", smtpd_bdat_verb, 0},
     {"RSET", smtpd_rset_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_JUNK},
-    {"NOOP", smtpd_noop_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_JUNK},
-    {"VRFY", smtpd_vrfy_cmd, SMTPD_CMD_JUNK},
+    {"NOOP", smtpd_noop_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_JUNK | SMTPD_CMD_LAST},
+    {"VRFY", smtpd_vrfy_cmd, SMTPD_CMD_JUNK | SMTPD_CMD_LAST},
     {"HELP", smtpd_help_cmd, SMTPD_CMD_PRE_HELO},
     {"QUIT", smtpd_quit_cmd, SMTPD_CMD_PRE_HELO},
 };
@@ -668,36 +685,83 @@ static void smtpd_log_io_status(SMTPD_STATE *state)
 	msg_info("%s after %s from %s", reason, state->where, state->namaddr);
 }
 
-/* smtpd_pipelining_violation - smtpd_forbid_unauth_pipelining */
-static void smtpd_pipelining_violation(SMTPD_STATE *state)
+/* smtpd_pipelining_violation - smtpd_forbid_unauth_pipelining: log what
+ * the client sent ahead (escaped, at most 100 bytes), 554, disconnect */
+static void smtpd_pipelining_violation(SMTPD_STATE *state, const char *after)
 {
-    VSTRING *next = vstring_alloc(100);
+    char    next[100];
+    ssize_t n;
+    VSTRING *esc = vstring_alloc(200);
 
     stream_set_timeout(state->client, 1);
-    (void) stream_getline(state->client, next, 100, NULL);
-    vstring_chomp(next);
-    msg_info("improper command pipelining after %s from %s: %s", state->where, state->namaddr,
-	     STR(next));
-    vstring_free(&next);
+    n = stream_read_some(state->client, next, sizeof(next));
+    for (ssize_t i = 0; i < n; i++) {
+	unsigned char ch = (unsigned char) next[i];
+
+	if (ch == '\r')
+	    vstring_cat(esc, "\\r");
+	else if (ch == '\n')
+	    vstring_cat(esc, "\\n");
+	else if (ch == '\\')
+	    vstring_cat(esc, "\\\\");
+	else if (ch < 0x20 || ch >= 0x7f)
+	    vstring_fmt_append(esc, "\\%03o", ch);
+	else
+	    vstring_addch(esc, (int) ch);
+    }
+    msg_info("improper command pipelining after %s from %s: %s", after, state->namaddr,
+	     STR(esc));
+    vstring_free(&esc);
     smtpd_reply(state, "554 5.5.0 Error: SMTP protocol synchronization");
     state->hangup = true;
 }
+
+static MATCH_LIST *smtpd_bare_lf_excl;	/* smtpd_forbid_bare_newline_exclusions */
 
 /* smtpd_bare_lf_mode - smtpd_forbid_bare_newline for this client */
 static int smtpd_bare_lf_mode(SMTPD_STATE *state)
 {
     const char *v = var_smtpd_forbid_bare_newline ? var_smtpd_forbid_bare_newline : "normalize";
+    const char *err;
+    int     excl;
 
-    if (state->stand_alone
-	|| smtpd_peer_in_list(state, var_smtpd_forbid_bare_newline_exclusions))
-	return SMTPD_BARE_LF_NO;
-    if (strcasecmp(v, "reject") == 0)
-	return SMTPD_BARE_LF_REJECT;
-    if (strcasecmp(v, "note") == 0)
-	return SMTPD_BARE_LF_NOTE;
     if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
 	return SMTPD_BARE_LF_NO;
-    return SMTPD_BARE_LF_NORMALIZE;		/* normalize, yes */
+    if (smtpd_bare_lf_excl != NULL) {
+	excl = match_list_match(smtpd_bare_lf_excl, state->name, state->addr, &err);
+	if (excl < 0)
+	    msg_warn("%s lookup for %s: %s", "smtpd_forbid_bare_newline_exclusions",
+		     state->namaddr, err);
+	if (excl > 0)
+	    return SMTPD_BARE_LF_NO;
+    }
+    if (strcasecmp(v, "reject") == 0 || strcasecmp(v, "yes") == 0
+	|| strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
+	return SMTPD_BARE_LF_REJECT;
+    return SMTPD_BARE_LF_NORMALIZE;
+}
+
+/* smtpd_bare_lf_init - validate smtpd_forbid_bare_newline, open the exclusions */
+static void smtpd_bare_lf_init(void)
+{
+    static const char *const modes[] = {
+	"normalize", "reject", "yes", "true", "1", "no", "false", "0",
+    };
+    const char *v = var_smtpd_forbid_bare_newline ? var_smtpd_forbid_bare_newline : "normalize";
+    const char *err;
+    size_t  i;
+
+    for (i = 0; i < PH_ARRAY_LEN(modes); i++)
+	if (strcasecmp(v, modes[i]) == 0)
+	    break;
+    if (i == PH_ARRAY_LEN(modes))
+	msg_fatal("parameter smtpd_forbid_bare_newline: bad value \"%s\" "
+		  "(use normalize, reject or no)", v);
+    if (var_smtpd_forbid_bare_newline_exclusions && *var_smtpd_forbid_bare_newline_exclusions
+	&& (smtpd_bare_lf_excl = match_list_create("smtpd_forbid_bare_newline_exclusions",
+					   var_smtpd_forbid_bare_newline_exclusions,
+						   MATCH_FLAG_HOST, &err)) == NULL)
+	msg_fatal("parameter smtpd_forbid_bare_newline_exclusions: %s", err);
 }
 
 /* smtpd_proto - the command loop of one session */
@@ -709,11 +773,17 @@ static void smtpd_proto(SMTPD_STATE *state)
     /* Early talkers: input before our greeting. */
     if (!state->stand_alone && var_smtpd_forbid_unauth_pipelining
 	&& smtpd_chat_pending(state, 0)) {
-	smtpd_pipelining_violation(state);
+	smtpd_pipelining_violation(state, "CONNECT");
+	smtpd_flush(state);
 	return;
     }
     if ((err = smtpd_check_connect(state)) != NULL)
 	state->access_denied = mystrdup(err);
+    if ((err = smtpd_anvil_connect(state)) != NULL) {
+	smtpd_reply(state, "%s", err);
+	smtpd_flush(state);
+	return;
+    }
     smtpd_reply(state, "220 %s", var_smtpd_banner);
 
     while (state->phase != SMTPD_PHASE_QUIT && !state->hangup) {
@@ -777,14 +847,17 @@ static void smtpd_proto(SMTPD_STATE *state)
 	    continue;
 	}
 
-	/* Pipelining where RFC 2920 forbids it, or before EHLO offered it. */
+	/* Pipelining where RFC 2920 forbids it, or before EHLO offered it
+	 * (a BDAT chunk follows its command by definition). */
 	if (!state->stand_alone && var_smtpd_forbid_unauth_pipelining
 	    && cmd->action != smtpd_quit_cmd
-	    && ((cmd->flags & SMTPD_CMD_LAST) || !state->pipelining_ok)
+	    && ((cmd->flags & SMTPD_CMD_LAST)
+		|| (!state->pipelining_ok && cmd->action != smtpd_bdat_verb))
 	    && smtpd_chat_pending(state, 0)) {
 	    state->cmd_errors[idx]++;
 	    state->cmd_total_err++;
-	    smtpd_pipelining_violation(state);
+	    state->where = cmd->name;
+	    smtpd_pipelining_violation(state, cmd->name);
 	    break;
 	}
 	if ((cmd->flags & SMTPD_CMD_JUNK) && !state->stand_alone
@@ -792,7 +865,13 @@ static void smtpd_proto(SMTPD_STATE *state)
 	    state->error_count++;
 	state->where = cmd->name;
 	state->last_reply_error = false;
-	if (state->access_denied && cmd->action != smtpd_quit_cmd
+	if (var_smtpd_helo_required && state->helo_name == NULL
+	    && !(cmd->flags & SMTPD_CMD_PRE_HELO)) {
+	    smtpd_reply(state, "503 5.5.1 Error: send HELO/EHLO first");
+	    ret = SMTPD_CMD_ERR;
+	    if (cmd->action == smtpd_bdat_verb)
+		state->hangup = true;		/* the chunk would be read as commands */
+	} else if (state->access_denied && cmd->action != smtpd_quit_cmd
 	    && cmd->action != smtpd_noop_cmd && cmd->action != smtpd_rset_cmd) {
 	    smtpd_reply(state, "%s", state->access_denied);
 	    ret = SMTPD_CMD_ERR;
@@ -856,6 +935,7 @@ static void smtpd_service(STREAM *client, const char *service, char **argv)
 
     smtpd_proto(state);
 
+    smtpd_anvil_disconnect(state);
     smtpd_txn_reset(state);
     smtpd_log_disconnect(state);
     smtpd_chat_free(state);
@@ -878,6 +958,7 @@ static void smtpd_pre_init(const char *service, char **argv)
     mail_queue_init(var_queue_directory, var_hash_queue_depth, var_hash_queue_names);
     smtpd_check_init();
     smtpd_data_init();
+    smtpd_bare_lf_init();
 }
 
 /* main - the skeleton does the rest */

@@ -116,6 +116,10 @@ typedef struct smtpd_state {
     bool    pipelining_ok;	/* EHLO advertised PIPELINING to this client */
     char   *access_denied;	/* a connect-time reject, repeated to every command */
     struct smtp_path *path;	/* MAIL/RCPT/VRFY argument parser */
+    bool    rewrite_local;	/* local client (stand-alone, loopback, one of our
+				 * own addresses): rewrite_context=local, missing
+				 * Message-Id/Date added (Postfix's default
+				 * local_header_rewrite_clients) */
 } SMTPD_STATE;
 
 #define SMTPD_IO_OK      0

@@ -66,7 +66,7 @@ static bool smtpd_anvil_excepted(SMTPD_STATE *state)
 					   var_smtpd_client_event_limit_exceptions : "",
 						   MATCH_FLAG_HOST, &error);
 	if (smtpd_anvil_exceptions == NULL)
-	    msg_fatal("parameter smtpd_client_event_limit_exceptions: %s", error);
+	    msg_fatal("parameter %s", error);	/* error names the parameter */
 	smtpd_anvil_exceptions_done = true;
     }
     rc = match_list_match(smtpd_anvil_exceptions, state->name, state->addr, &error);

@@ -28,12 +28,10 @@
 #include "sys_defs.h"
 
 #include <arpa/inet.h>
-#include <arpa/nameser.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <netdb.h>
-#include <resolv.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +48,7 @@
 #include "resolve.h"
 #include "smtpd.h"
 #include "smtpd_check.h"
+#include "smtpd_dns.h"
 #include "stream.h"
 #include "vstring.h"
 
@@ -85,7 +84,16 @@ static const char *const smtpd_check_plain_ops[] = {
     "reject_unlisted_recipient", "reject_unknown_recipient",
     "reject_unlisted_sender", "reject_unknown_reverse_client_hostname",
     "reject_unknown_client", "reject_unknown_client_hostname",
-    "check_relay_domains", 0,
+    "check_relay_domains", "reject_sender_login_mismatch",
+    "reject_authenticated_sender_login_mismatch",
+    "reject_known_sender_login_mismatch",
+    "reject_unauthenticated_sender_login_mismatch", 0,
+};
+
+/* Restrictions that take a DNS domain argument (DNSBL). */
+static const char *const smtpd_check_dnsbl_ops[] = {
+    "reject_rbl_client", "reject_rhsbl_client", "reject_rhsbl_sender",
+    "reject_rhsbl_helo", "reject_rhsbl_recipient", 0,
 };
 
 /* The parsed configuration. */
@@ -102,6 +110,7 @@ static struct smtpd_check_conf {
     MAPS   *canonical_maps;
     MAPS   *rcpt_canonical_maps;
     MAPS   *sender_canonical_maps;
+    MAPS   *sender_login_maps;		/* NULL: not configured */
 } conf;
 
 /* One top-level evaluation (one SMTP command). */
@@ -167,6 +176,14 @@ static ARGV *smtpd_check_parse(const char *text, const char **error_r)
 		return NULL;
 	    }
 	    (void) smtpd_check_table(list->argv[++i]);
+	} else if (smtpd_check_word_in(smtpd_check_dnsbl_ops, name)) {
+	    if (i + 1 >= list->argc || strchr(list->argv[i + 1], '.') == NULL) {
+		*error_r = vstring_fmt(why, "restriction \"%s\" needs a DNS domain argument",
+				       name)->data;
+		argv_free(&list);
+		return NULL;
+	    }
+	    i++;
 	} else if (!smtpd_check_word_in(smtpd_check_plain_ops, name)
 		   && htable_find(conf.classes, name) == NULL) {
 	    *error_r = vstring_fmt(why, "unknown restriction: \"%s\"", name)->data;
@@ -232,6 +249,7 @@ static void smtpd_check_cleanup(void)
     maps_free(&conf.canonical_maps);
     maps_free(&conf.rcpt_canonical_maps);
     maps_free(&conf.sender_canonical_maps);
+    maps_free(&conf.sender_login_maps);
     resolve_reset();
     conf.ready = false;
 }
@@ -372,9 +390,10 @@ void    smtpd_check_init(void)
     nets = smtpd_check_mynetworks_text();
     conf.mynetworks = match_list_create("mynetworks", nets, MATCH_FLAG_HOST, &error);
     if (conf.mynetworks == NULL)
-	msg_fatal("parameter mynetworks: %s", error);
+	msg_fatal("parameter %s", error);	/* error names mynetworks */
     myfree(nets);
 
+    resolve_init();
     conf.local_rcpt_maps = smtpd_check_maps("local_recipient_maps", var_local_recipient_maps);
     conf.virtual_alias_maps = smtpd_check_maps("virtual_alias_maps", var_virtual_alias_maps);
     conf.virtual_mailbox_maps = smtpd_check_maps("virtual_mailbox_maps", var_virtual_mailbox_maps);
@@ -384,6 +403,8 @@ void    smtpd_check_init(void)
 						var_recipient_canonical_maps);
     conf.sender_canonical_maps = smtpd_check_maps("sender_canonical_maps",
 						  var_sender_canonical_maps);
+    conf.sender_login_maps = smtpd_check_maps("smtpd_sender_login_maps",
+					      var_smtpd_sender_login_maps);
     conf.ready = true;
 }
 
@@ -498,16 +519,27 @@ static int smtpd_check_reject(SMTPD_CHECK_CTX *ctx, int code, const char *dsn,
 }
 
 /* smtpd_check_config_error - a problem with the configuration, found
- * while serving a client */
-static int smtpd_check_config_error(SMTPD_CHECK_CTX *ctx)
+ * while serving a client (Postfix's reply shape) */
+static int smtpd_check_config_error(SMTPD_CHECK_CTX *ctx, const char *reply_name,
+				    const char *reply_class)
 {
     bool    saved = ctx->warn_active;
     int     rc;
 
     ctx->warn_active = false;
-    rc = smtpd_check_reject(ctx, 451, "4.3.5", "Server configuration error");
+    rc = smtpd_check_reject(ctx, 451, "4.3.5", "<%s>: %s rejected: Server configuration error",
+			    reply_name, reply_class);
     ctx->warn_active = saved;
     return rc;
+}
+
+/* smtpd_check_table_error - an access table lookup failed: that is a
+ * configuration problem to Postfix too (4.3.5), never a silent DUNNO */
+static int smtpd_check_table_error(SMTPD_CHECK_CTX *ctx, const char *reply_name,
+				   const char *reply_class, const char *why)
+{
+    msg_warn("%s", why ? why : "access table lookup failed");
+    return smtpd_check_config_error(ctx, reply_name, reply_class);
 }
 
 /* smtpd_check_lookup_error - a table lookup failed: try again later */
@@ -596,7 +628,7 @@ static int smtpd_check_table_result(SMTPD_CHECK_CTX *ctx, const char *table,
 
 	if ((code < 400 || code > 599)) {
 	    msg_warn("access table %s: bad reply code in \"%s\"", table, value);
-	    return smtpd_check_config_error(ctx);
+	    return smtpd_check_config_error(ctx, reply_name, reply_class);
 	}
 	text = smtpd_check_split_dsn(value + 3, code >= 500 ? "5.7.1" : "4.7.1", dsn);
 	if (dsn[0] != value[0]) {
@@ -629,8 +661,9 @@ static int smtpd_check_table_result(SMTPD_CHECK_CTX *ctx, const char *table,
     }
     if (WORD_IS("FILTER")) {
 	if (*rest == 0 || strchr(rest, ':') == NULL) {
-	    msg_warn("access table %s: FILTER needs transport:destination", table);
-	    return smtpd_check_config_error(ctx);
+	    msg_warn("access table %s: FILTER action without transport:destination; ignored",
+		     table);
+	    return SMTPD_CHECK_DUNNO;
 	}
 	myfree(ctx->state->filter);
 	ctx->state->filter = mystrdup(rest);
@@ -642,11 +675,7 @@ static int smtpd_check_table_result(SMTPD_CHECK_CTX *ctx, const char *table,
 	return SMTPD_CHECK_DUNNO;
     }
     if (WORD_IS("WARN") || WORD_IS("INFO")) {
-	VSTRING *buf = vstring_alloc(100);
-
-	vstring_fmt(buf, "<%s>: %s %s", reply_name, reply_class, rest);
-	smtpd_check_log(ctx, WORD_IS("WARN") ? "warn" : "info", STR(buf));
-	vstring_free(&buf);
+	smtpd_check_log(ctx, WORD_IS("WARN") ? "warn" : "info", rest);
 	return SMTPD_CHECK_DUNNO;
     }
     if (WORD_IS("PREPEND") || WORD_IS("REDIRECT") || WORD_IS("BCC")) {
@@ -662,7 +691,7 @@ static int smtpd_check_table_result(SMTPD_CHECK_CTX *ctx, const char *table,
 
     if (list == NULL) {
 	msg_warn("access table %s: result \"%s\": %s", table, value, error);
-	return smtpd_check_config_error(ctx);
+	return smtpd_check_config_error(ctx, reply_name, reply_class);
     }
     status = smtpd_check_list(ctx, list, reply_name, reply_class);
     argv_free(&list);
@@ -695,7 +724,7 @@ static int smtpd_check_domain_access(SMTPD_CHECK_CTX *ctx, const char *table, co
 	rc = smtpd_check_maps_find(maps, STR(key), flags, &value, &error);
 	if (rc == DICT_ERROR) {
 	    vstring_free(&key);
-	    return smtpd_check_lookup_error(ctx, reply_name, error);
+	    return smtpd_check_table_error(ctx, reply_name, reply_class, error);
 	}
 	if (rc == DICT_FOUND) {
 	    char   *copy = mystrdup(value);
@@ -733,7 +762,7 @@ static int smtpd_check_addr_access(SMTPD_CHECK_CTX *ctx, const char *table, cons
 	rc = smtpd_check_maps_find(maps, key, flags, &value, &error);
 	if (rc == DICT_ERROR) {
 	    myfree(key);
-	    return smtpd_check_lookup_error(ctx, reply_name, error);
+	    return smtpd_check_table_error(ctx, reply_name, reply_class, error);
 	}
 	if (rc == DICT_FOUND) {
 	    char   *copy = mystrdup(value);
@@ -778,7 +807,7 @@ static int smtpd_check_mail_access(SMTPD_CHECK_CTX *ctx, const char *table, cons
 			    &value, NULL, &error);
     }
     if (rc == DICT_ERROR)
-	return smtpd_check_lookup_error(ctx, reply_name, error);
+	return smtpd_check_table_error(ctx, reply_name, reply_class, error);
     if (rc != DICT_FOUND)
 	return SMTPD_CHECK_DUNNO;
 
@@ -789,91 +818,12 @@ static int smtpd_check_mail_access(SMTPD_CHECK_CTX *ctx, const char *table, cons
     return rc;
 }
 
-/* smtpd_check_hostname_valid - RFC 1035 host name syntax (letters,
- * digits, hyphens; labels 1..63; total < 256; not all-numeric) or an
- * address literal */
-static bool smtpd_check_hostname_valid(const char *name)
-{
-    size_t  len = strlen(name);
-    size_t  label = 0;
-    bool    all_numeric = true;
-    unsigned char buf[16];
-
-    if (len == 0 || len > 255)
-	return false;
-    if (name[0] == '[') {
-	if (name[len - 1] != ']' || len < 3 || len > 64)
-	    return false;
-	char    lit[64];
-
-	memcpy(lit, name + 1, len - 2);
-	lit[len - 2] = 0;
-	if (strncasecmp(lit, "ipv6:", 5) == 0)
-	    return inet_pton(AF_INET6, lit + 5, buf) == 1;
-	return inet_pton(AF_INET, lit, buf) == 1;
-    }
-    for (const char *cp = name; *cp; cp++) {
-	unsigned char ch = (unsigned char) *cp;
-
-	if (ch == '.') {
-	    if (label == 0 || cp[-1] == '-')
-		return false;
-	    label = 0;
-	    continue;
-	}
-	if (!isalnum(ch) && ch != '-' && ch != '_')
-	    return false;
-	if (ch == '-' && label == 0)
-	    return false;
-	if (!isdigit(ch))
-	    all_numeric = false;
-	if (++label > 63)
-	    return false;
-    }
-    if (name[len - 1] == '-')
-	return false;
-    return !all_numeric;
-}
-
-/* smtpd_check_fqdn - has a dot inside, or is an address literal */
-static bool smtpd_check_fqdn(const char *name)
-{
-    const char *dot;
-
-    if (*name == '[')
-	return true;
-    dot = strchr(name, '.');
-    return dot != NULL && dot != name && dot[1] != 0;
-}
-
 /* smtpd_check_addr_domain - the domain of an address as given ("" when none) */
 static const char *smtpd_check_addr_domain(const char *addr)
 {
     resolve_addr(addr, smtpd_check_resolved);
     /* resolve fills in $myorigin for a bare name: look at the input */
     return strrchr(addr, '@') ? STR(smtpd_check_resolved->domain) : "";
-}
-
-/* smtpd_check_dns - does domain have MX, A or AAAA records:
- * 1 yes, 0 no (NXDOMAIN or no data), -1 temporary failure */
-static int smtpd_check_dns(const char *domain)
-{
-    static const int types[] = {ns_t_mx, ns_t_a, ns_t_aaaa};
-    unsigned char answer[1024];
-    bool    temp = false;
-
-    if (*domain == '[')
-	return 1;
-    for (size_t i = 0; i < PH_ARRAY_LEN(types); i++) {
-	h_errno = 0;
-	if (res_query(domain, ns_c_in, types[i], answer, sizeof(answer)) >= 0)
-	    return 1;
-	if (h_errno == HOST_NOT_FOUND)
-	    return 0;
-	if (h_errno == TRY_AGAIN || h_errno == NO_RECOVERY || h_errno == NETDB_INTERNAL)
-	    temp = true;
-    }
-    return temp ? -1 : 0;
 }
 
 /* smtpd_check_unknown_domain - reject_unknown_{sender,recipient}_domain */
@@ -890,7 +840,7 @@ static int smtpd_check_unknown_domain(SMTPD_CHECK_CTX *ctx, const char *addr,
 	return SMTPD_CHECK_DUNNO;		/* one of ours */
     char   *copy = mystrdup(domain);
 
-    rc = smtpd_check_dns(copy);
+    rc = smtpd_dns_domain_exists(copy);
     myfree(copy);
     if (rc > 0)
 	return SMTPD_CHECK_DUNNO;
@@ -991,19 +941,134 @@ static int smtpd_check_auth_destination(const char *rcpt)
     return smtpd_check_resolved->class != RESOLVE_CLASS_DEFAULT;
 }
 
-/* smtpd_check_pipelining - did the client send ahead where it may not */
+/* smtpd_check_pipelining - did the client send ahead where it may not.
+ * "Ahead now" is input already waiting behind the current command;
+ * SMTPD_FLAG_PIPELINED means the client sent ahead earlier. A client that
+ * never saw our EHLO reply may not pipeline at all; an EHLO client may,
+ * except right after connect, after HELO/EHLO, and after DATA (the
+ * message must wait for the 354). */
 static bool smtpd_check_pipelining(SMTPD_CHECK_CTX *ctx)
 {
     SMTPD_STATE *state = ctx->state;
-    bool    ahead = (state->flags & SMTPD_FLAG_PIPELINED) != 0
-	|| (state->client != NULL && stream_pending(state->client) > 0);
+    bool    ahead_now = state->client != NULL && stream_pending(state->client) > 0;
+    bool    sent_ahead = (state->flags & SMTPD_FLAG_PIPELINED) != 0;
 
-    if (!ahead || (state->flags & SMTPD_FLAG_LOCAL))
+    if ((state->flags & SMTPD_FLAG_LOCAL) || state->stand_alone)
 	return false;
-    /* Sending ahead is fine after EHLO, except around HELO/EHLO and DATA. */
-    return !(state->flags & SMTPD_FLAG_EHLO)
-	|| strcmp(ctx->where, "DATA") == 0 || strcmp(ctx->where, "CONNECT") == 0
-	|| strcmp(ctx->where, "EHLO") == 0 || strcmp(ctx->where, "HELO") == 0;
+    if (!(state->flags & SMTPD_FLAG_EHLO))
+	return ahead_now || sent_ahead;
+    return ahead_now
+	&& (strcmp(ctx->where, "DATA") == 0 || strcmp(ctx->where, "CONNECT") == 0
+	    || strcmp(ctx->where, "EHLO") == 0 || strcmp(ctx->where, "HELO") == 0);
+}
+
+/* smtpd_check_login_owns - is login among the owners (comma/space list) */
+static bool smtpd_check_login_owns(const char *owners, const char *login)
+{
+    ARGV   *av = argv_split_list(owners);
+    bool    found = false;
+
+    for (int i = 0; i < av->argc && !found; i++)
+	found = strcasecmp(av->argv[i], login) == 0;
+    argv_free(&av);
+    return found;
+}
+
+/* smtpd_check_login_mismatch - the reject_*_sender_login_mismatch family:
+ * auth (check authenticated clients), unauth (check the others), known
+ * (authenticated, only senders listed in smtpd_sender_login_maps) */
+static int smtpd_check_login_mismatch(SMTPD_CHECK_CTX *ctx, bool auth, bool unauth,
+				      bool known)
+{
+    SMTPD_STATE *state = ctx->state;
+    const char *sender = ctx->sender;
+    const char *login = state->sasl_username;
+    const char *owners = NULL, *error = NULL;
+    int     rc;
+
+    if (sender == NULL || *sender == 0 || conf.sender_login_maps == NULL)
+	return SMTPD_CHECK_DUNNO;
+    resolve_addr(sender, smtpd_check_resolved);
+    rc = mail_addr_find(conf.sender_login_maps, STR(smtpd_check_resolved->recipient),
+			MA_FIND_VIRTUAL, &owners, NULL, &error);
+    if (rc == DICT_ERROR)
+	return smtpd_check_lookup_error(ctx, sender, error);
+    if (login != NULL) {
+	if (!auth && !known)
+	    return SMTPD_CHECK_DUNNO;
+	if (rc == DICT_FOUND && smtpd_check_login_owns(owners, login))
+	    return SMTPD_CHECK_DUNNO;
+	if (rc != DICT_FOUND && known)
+	    return SMTPD_CHECK_DUNNO;
+	return smtpd_check_reject(ctx, 553, "5.7.1",
+				  "<%s>: Sender address rejected: not owned by user %s",
+				  sender, login);
+    }
+    if (unauth && rc == DICT_FOUND)
+	return smtpd_check_reject(ctx, 553, "5.7.1",
+				  "<%s>: Sender address rejected: not logged in", sender);
+    return SMTPD_CHECK_DUNNO;
+}
+
+/* smtpd_check_dnsbl - reject_rbl_client and the reject_rhsbl_* family */
+static int smtpd_check_dnsbl(SMTPD_CHECK_CTX *ctx, const char *op, const char *arg)
+{
+    SMTPD_STATE *state = ctx->state;
+    VSTRING *query = vstring_alloc(100);
+    VSTRING *txt = vstring_alloc(100);
+    char   *zone = mystrdup(arg);
+    char   *want = strchr(zone, '=');
+    const char *what = NULL;		/* for the reply: "Client host [a]" ... */
+    VSTRING *subject = vstring_alloc(100);
+    int     status = SMTPD_CHECK_DUNNO;
+
+    if (want)
+	*want++ = 0;
+    if (strcasecmp(op, "reject_rbl_client") == 0) {
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, state->addr, a) == 1) {
+	    vstring_fmt(query, "%d.%d.%d.%d.%s", a[3], a[2], a[1], a[0], zone);
+	} else if (inet_pton(AF_INET6, state->addr, a) == 1) {
+	    for (int i = 15; i >= 0; i--)
+		vstring_fmt_append(query, "%x.%x.", a[i] & 0xf, a[i] >> 4);
+	    vstring_cat(query, zone);
+	}
+	what = "Client host";
+	vstring_fmt(subject, "[%s]", state->addr);
+    } else {
+	const char *domain = NULL;
+
+	if (strcasecmp(op, "reject_rhsbl_client") == 0) {
+	    if (strcmp(state->name, "unknown") != 0)
+		domain = state->name;
+	    what = "Client host";
+	} else if (strcasecmp(op, "reject_rhsbl_helo") == 0) {
+	    domain = ctx->helo;
+	    what = "Helo command";
+	} else {
+	    bool    snd = strcasecmp(op, "reject_rhsbl_sender") == 0;
+	    const char *addr = snd ? ctx->sender : ctx->recipient;
+
+	    if (addr && *addr && strrchr(addr, '@'))
+		domain = smtpd_check_addr_domain(addr);
+	    what = snd ? "Sender address" : "Recipient address";
+	}
+	if (domain && *domain && *domain != '[') {
+	    vstring_fmt(query, "%s.%s", domain, zone);
+	    vstring_set(subject, domain);
+	}
+    }
+    if (LEN(query) > 0 && LEN(query) < 250 && smtpd_dns_listed(STR(query), want, txt)) {
+	status = smtpd_check_reject(ctx, 554, "5.7.1",
+				    "Service unavailable; %s %s blocked using %s%s%s",
+				    what, STR(subject), zone, LEN(txt) ? "; " : "", STR(txt));
+    }
+    vstring_free(&query);
+    vstring_free(&txt);
+    vstring_free(&subject);
+    myfree(zone);
+    return status;
 }
 
 /* smtpd_check_one - evaluate restriction list->argv[*ip] (advances *ip
@@ -1018,9 +1083,10 @@ static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
     bool    found;
     int     rc;
 
-    if (smtpd_check_word_in(smtpd_check_table_ops, name)) {
+    if (smtpd_check_word_in(smtpd_check_table_ops, name)
+	|| smtpd_check_word_in(smtpd_check_dnsbl_ops, name)) {
 	if (*ip + 1 >= list->argc)
-	    return smtpd_check_config_error(ctx);
+	    return smtpd_check_config_error(ctx, reply_name, reply_class);
 	arg = list->argv[++*ip];
     }
 #define IS(w) (strcasecmp(name, (w)) == 0)
@@ -1036,7 +1102,7 @@ static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
     if (IS("defer_if_permit")) {
 	if (!ctx->defer_if_permit) {
 	    ctx->defer_if_permit = true;
-	    vstring_fmt(ctx->dip_reply, "%ld 4.7.1 <%s>: %s rejected: defer_if_permit requested",
+	    vstring_fmt(ctx->dip_reply, "%ld 4.7.0 <%s>: %s rejected: defer_if_permit requested",
 			var_defer_code, reply_name, reply_class);
 	}
 	return SMTPD_CHECK_DUNNO;
@@ -1085,14 +1151,14 @@ static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
 				  reply_name, reply_class);
     }
     if (IS("reject_non_fqdn_helo_hostname") || IS("reject_non_fqdn_hostname")) {
-	if (ctx->helo == NULL || smtpd_check_fqdn(ctx->helo))
+	if (ctx->helo == NULL || smtpd_dns_fqdn(ctx->helo))
 	    return SMTPD_CHECK_DUNNO;
 	return smtpd_check_reject(ctx, (int) var_non_fqdn_reject_code, "5.5.2",
 				  "<%s>: Helo command rejected: need fully-qualified hostname",
 				  ctx->helo);
     }
     if (IS("reject_invalid_helo_hostname") || IS("reject_invalid_hostname")) {
-	if (ctx->helo == NULL || smtpd_check_hostname_valid(ctx->helo))
+	if (ctx->helo == NULL || smtpd_dns_hostname_valid(ctx->helo))
 	    return SMTPD_CHECK_DUNNO;
 	return smtpd_check_reject(ctx, (int) var_invalid_hostname_reject_code, "5.5.2",
 				  "<%s>: Helo command rejected: Invalid name", ctx->helo);
@@ -1105,7 +1171,7 @@ static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
 	if (addr == NULL || *addr == 0)
 	    return SMTPD_CHECK_DUNNO;
 	domain = smtpd_check_addr_domain(addr);
-	if (*domain && smtpd_check_fqdn(domain)
+	if (*domain && smtpd_dns_fqdn(domain)
 	    && !(smtpd_check_resolved->flags & RESOLVE_FLAG_ERROR))
 	    return SMTPD_CHECK_DUNNO;
 	return smtpd_check_reject(ctx, (int) var_non_fqdn_reject_code, "5.5.2",
@@ -1175,11 +1241,21 @@ static int smtpd_check_one(SMTPD_CHECK_CTX *ctx, ARGV *list, int *ip,
 	return smtpd_check_mail_access(ctx, arg, ctx->recipient, ctx->recipient,
 				       SMTPD_NAME_RECIPIENT);
     }
+    if (IS("reject_sender_login_mismatch"))
+	return smtpd_check_login_mismatch(ctx, true, true, false);
+    if (IS("reject_authenticated_sender_login_mismatch"))
+	return smtpd_check_login_mismatch(ctx, true, false, false);
+    if (IS("reject_known_sender_login_mismatch"))
+	return smtpd_check_login_mismatch(ctx, false, true, true);
+    if (IS("reject_unauthenticated_sender_login_mismatch"))
+	return smtpd_check_login_mismatch(ctx, false, true, false);
+    if (smtpd_check_word_in(smtpd_check_dnsbl_ops, name))
+	return smtpd_check_dnsbl(ctx, name, arg);
     if ((class_list = htable_find(conf.classes, name)) != NULL)
 	return smtpd_check_list(ctx, class_list, reply_name, reply_class);
 
     msg_warn("unknown restriction \"%s\"", name);
-    return smtpd_check_config_error(ctx);
+    return smtpd_check_config_error(ctx, reply_name, reply_class);
 }
 
 /* smtpd_check_list - evaluate a restriction list; first decision wins */
@@ -1192,7 +1268,7 @@ static int smtpd_check_list(SMTPD_CHECK_CTX *ctx, ARGV *list, const char *reply_
 	msg_warn("restriction nesting deeper than %d: check smtpd_restriction_classes "
 		 "and access table results", SMTPD_CHECK_MAX_DEPTH);
 	ctx->depth--;
-	return smtpd_check_config_error(ctx);
+	return smtpd_check_config_error(ctx, reply_name, reply_class);
     }
     for (int i = 0; list && i < list->argc && status == SMTPD_CHECK_DUNNO; i++) {
 	bool    is_warn = strcasecmp(list->argv[i], "warn_if_reject") == 0;
@@ -1311,6 +1387,9 @@ const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *recipient)
     int     status = SMTPD_CHECK_DUNNO;
 
     smtpd_check_ready("smtpd_check_rcpt");
+    /* After DISCARD the message goes nowhere: accept, as Postfix does. */
+    if (state->flags & SMTPD_FLAG_DISCARD)
+	return NULL;
     smtpd_check_ctx_init(&ctx, state, "RCPT");
     ctx.recipient = recipient;
 
@@ -1342,6 +1421,8 @@ const char *smtpd_check_data(SMTPD_STATE *state)
     int     status;
 
     smtpd_check_ready("smtpd_check_data");
+    if (state->flags & SMTPD_FLAG_DISCARD)
+	return NULL;
     smtpd_check_ctx_init(&ctx, state, "DATA");
     if (state->rcpt_count == 1 && state->rcpts)
 	ctx.recipient = state->rcpts[0].address;
@@ -1357,6 +1438,8 @@ const char *smtpd_check_eod(SMTPD_STATE *state)
     int     status;
 
     smtpd_check_ready("smtpd_check_eod");
+    if (state->flags & SMTPD_FLAG_DISCARD)
+	return NULL;
     smtpd_check_ctx_init(&ctx, state, "END-OF-MESSAGE");
     if (state->rcpt_count == 1 && state->rcpts)
 	ctx.recipient = state->rcpts[0].address;

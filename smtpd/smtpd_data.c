@@ -6,13 +6,15 @@
  * detection), then the body. The file is made durable (qfile_writer_
  * finish) before "250 2.0.0 Ok: queued as ID"; then qmgr is poked.
  *
- * DATA: only CR LF . CR LF ends the message. With smtpd_forbid_bare_newline
- * = normalize (the default) a bare LF ends a line but "<LF>.<LF>",
- * "<CR><LF>.<LF>" and "<LF>.<CR><LF>" never end the message; = reject
- * answers "521 5.5.2 host Error: bare <LF> received" and disconnects; = no
- * (also in effect for smtpd_forbid_bare_newline_exclusions clients and the
- * stand-alone session) lets a "." line end the message whatever its line
- * ends. A bare CR is ordinary data. Dot-unstuffing removes one leading ".".
+ * DATA: only CR LF . CR LF ends the message, in every mode (DESIGN.md:
+ * no SMTP smuggling): "<LF>.<LF>", "<CR><LF>.<LF>" and "<LF>.<CR><LF>"
+ * are content. smtpd_forbid_bare_newline decides what a bare LF is:
+ * normalize (the default) and no: a line end, stored as any other;
+ * reject: "521 5.5.2 host Error: bare <LF> received" (logged as "bare
+ * <LF> received after DATA from ...") and disconnect. Clients in smtpd_forbid_bare_newline_exclusions get "no".
+ * Unlike Postfix, an excluded client does not get the old "." with bare
+ * LF as end of data. A bare CR is ordinary data. Dot-unstuffing removes
+ * one leading ".".
  *
  * BDAT (RFC 3030): chunks of exact byte counts, concatenated; no dot
  * handling, NUL bytes pass. Line ends are recovered the same way (CR LF or
@@ -41,6 +43,7 @@
 #include "argv.h"
 #include "config.h"
 #include "dict.h"
+#include "mail_date.h"
 #include "mail_queue.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -195,16 +198,13 @@ static void smtpd_data_write(SMTPD_DATA_CTX *ctx, const char *buf, size_t len)
     }
 }
 
-/* smtpd_data_date - RFC 5322 date of now into buf */
+/* smtpd_data_date - RFC 5322 date of now appended to buf */
 static void smtpd_data_date(VSTRING *buf)
 {
-    time_t  now = time(NULL);
-    struct tm tm;
-    char    tmp[100];
+    VSTRING *tmp = vstring_alloc(64);
 
-    localtime_r(&now, &tm);
-    strftime(tmp, sizeof(tmp), "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm);
-    vstring_cat(buf, tmp);
+    vstring_cat(buf, mail_date(tmp, time(NULL)));
+    vstring_free(&tmp);
 }
 
 /* smtpd_data_hdr_name - length of the field name when line starts a header, else 0 */
@@ -241,9 +241,13 @@ static void smtpd_data_flush_hdr(SMTPD_DATA_CTX *ctx)
 
 	while (*val == ' ' || *val == '\t' || *val == '\n')
 	    val++;
-	if (!ctx->saw_msgid)
-	    msg_info("%s: message-id=%.*s", ctx->state->queue_id,
-		     (int) strcspn(val, " \t\n"), val);
+	if (!ctx->saw_msgid) {
+	    size_t  n = 0;
+
+	    while (val[n] > 32 && val[n] < 127)	/* no control bytes in logs */
+		n++;
+	    msg_info("%s: message-id=%.*s", ctx->state->queue_id, (int) n, val);
+	}
 	ctx->saw_msgid = true;
     }
     if (smtpd_data_check(ctx, header_dicts, "header", hdr) != CHECK_IGNORE) {
@@ -261,8 +265,12 @@ static void smtpd_data_end_headers(SMTPD_DATA_CTX *ctx)
 
     smtpd_data_flush_hdr(ctx);
     ctx->in_header = false;
-    if (!(state->flags & (SMTPD_FLAG_LOCAL | SMTPD_FLAG_AUTH)) && !var_always_add_missing_headers)
+    if (!state->rewrite_local && !(state->flags & SMTPD_FLAG_AUTH)
+	&& !var_always_add_missing_headers) {
+	if (!ctx->saw_msgid)			/* as Postfix logs it */
+	    msg_info("%s: message-id=<>", state->queue_id);
 	return;
+    }
     buf = vstring_alloc(200);
     if (!ctx->saw_msgid) {
 	time_t  now = time(NULL);
@@ -466,9 +474,12 @@ static int smtpd_data_finish(SMTPD_STATE *state, SMTPD_DATA_CTX *ctx)
 		VSTRING *path = vstring_alloc(100);
 		struct stat st;
 
-		vstring_fmt(path, "%s/%s/qmgr", var_queue_directory, MAIL_QUEUE_PUBLIC);
-		if (stat(STR(path), &st) == 0)
-		    (void) trigger_send(STR(path), "I", 1);
+		vstring_fmt(path, "%s/%s", var_queue_directory, MAIL_QUEUE_TRIGGER_PATH);
+		if (stat(STR(path), &st) == 0) {
+		    char    req = MAIL_QUEUE_TRIGGER_NEW;
+
+		    (void) trigger_send(STR(path), &req, 1);
+		}
 		vstring_free(&path);
 	    }
 	    smtpd_reply(state, "250 2.0.0 Ok: queued as %s", id);
@@ -534,7 +545,6 @@ int     smtpd_data_cmd(SMTPD_STATE *state, int argc, char **argv)
     int     eol;
     int     prev_eol = 2;		/* the DATA command line ended the previous line */
     bool    prev_partial = false;
-    bool    noted_bare_lf = false;
     int     ret;
 
     (void) argv;
@@ -569,16 +579,10 @@ int     smtpd_data_cmd(SMTPD_STATE *state, int argc, char **argv)
 		ret = -1;
 		goto out;
 	    }
-	    if (state->bare_lf == SMTPD_BARE_LF_NOTE && !noted_bare_lf) {
-		msg_info("bare <LF> received after DATA from %s", state->namaddr);
-		noted_bare_lf = true;
-	    }
 	}
-	/* End of data: "." alone, as a whole line. */
-	if (!prev_partial && eol != 0 && LEN(line) == 1 && STR(line)[0] == '.') {
-	    if (state->bare_lf == SMTPD_BARE_LF_NO || (eol == 2 && prev_eol == 2))
-		break;
-	}
+	/* End of data: only CR LF . CR LF, whatever the bare LF mode. */
+	if (!prev_partial && eol == 2 && prev_eol == 2 && LEN(line) == 1 && STR(line)[0] == '.')
+	    break;
 	if (!prev_partial && LEN(line) > 0 && STR(line)[0] == '.')
 	    smtpd_data_put(ctx, STR(line) + 1, LEN(line) - 1, eol == 0);
 	else

@@ -6,9 +6,7 @@
  * logs it. A peer that is not an inet socket (the -S stand-alone session
  * runs on a socketpair; sendmail -bs) is "localhost"/127.0.0.1 and marks
  * the session stand-alone/local.
- *
- * smtpd_peer_in_list matches the address against CIDR blocks and plain
- * addresses (IPv4, [IPv6] or bare IPv6), e.g. mynetworks-style lists.
+
  *
  * Limits: lookups use the system resolver (getnameinfo/getaddrinfo), so
  * /etc/hosts answers loopback at once; a slow DNS delays the greeting.
@@ -43,6 +41,7 @@ static void smtpd_peer_set_local(SMTPD_STATE *state)
     ph_strlcpy(state->addr, "127.0.0.1", sizeof(state->addr));
     ph_strlcpy(state->port, "0", sizeof(state->port));
     state->stand_alone = true;
+    state->rewrite_local = true;
     state->flags |= SMTPD_FLAG_LOCAL;
 }
 
@@ -58,6 +57,27 @@ static bool smtpd_peer_same_addr(const struct sockaddr *a, const struct sockaddr
 	return memcmp(&((const struct sockaddr_in6 *) a)->sin6_addr,
 		      &((const struct sockaddr_in6 *) b)->sin6_addr, sizeof(struct in6_addr)) == 0;
     return false;
+}
+
+/* smtpd_peer_is_local - loopback, or the address the client connected to */
+static bool smtpd_peer_is_local(SMTPD_STATE *state)
+{
+    struct sockaddr_storage me;
+    socklen_t melen = sizeof(me);
+
+    if (state->sa.ss_family == AF_INET
+	&& (ntohl(((struct sockaddr_in *) &state->sa)->sin_addr.s_addr) >> 24) == 127)
+	return true;
+    if (state->sa.ss_family == AF_INET6
+	&& IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *) &state->sa)->sin6_addr))
+	return true;
+    if (getsockname(stream_fd(state->client), (struct sockaddr *) &me, &melen) < 0)
+	return false;
+    if (me.ss_family == AF_INET6 && state->sa.ss_family == AF_INET
+	&& IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *) &me)->sin6_addr))
+	return memcmp(&((struct sockaddr_in6 *) &me)->sin6_addr.s6_addr[12],
+		      &((struct sockaddr_in *) &state->sa)->sin_addr, 4) == 0;
+    return smtpd_peer_same_addr((struct sockaddr *) &me, (struct sockaddr *) &state->sa);
 }
 
 /* smtpd_peer_lookup - forward-confirmed reverse name, or "unknown" */
@@ -116,75 +136,11 @@ void    smtpd_peer_init(SMTPD_STATE *state)
 	}
 	ph_strlcpy(state->port, port, sizeof(state->port));
 	smtpd_peer_lookup(state);
+	state->rewrite_local = smtpd_peer_is_local(state);
     }
     snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name, state->addr);
     if (state->sa.ss_family == AF_INET6)
 	snprintf(state->rfc_addr, sizeof(state->rfc_addr), "IPv6:%s", state->addr);
     else
 	ph_strlcpy(state->rfc_addr, state->addr, sizeof(state->rfc_addr));
-}
-
-/* smtpd_peer_match - one list entry against the client address */
-static bool smtpd_peer_match(const SMTPD_STATE *state, const char *pattern)
-{
-    char    net[INET6_ADDRSTRLEN + 8];
-    const char *slash;
-    long    bits;
-    unsigned char want[16], have[16];
-    int     family, alen;
-    size_t  len;
-
-    if (pattern[0] == '[') {			/* [::1]/128 or [::1] */
-	const char *close = strchr(pattern, ']');
-
-	if (close == NULL || (size_t) (close - pattern - 1) >= sizeof(net))
-	    return false;
-	memcpy(net, pattern + 1, (size_t) (close - pattern - 1));
-	net[close - pattern - 1] = 0;
-	slash = close[1] == '/' ? close + 1 : NULL;
-    } else {
-	slash = strchr(pattern, '/');
-	len = slash ? (size_t) (slash - pattern) : strlen(pattern);
-	if (len >= sizeof(net))
-	    return false;
-	memcpy(net, pattern, len);
-	net[len] = 0;
-    }
-    if (inet_pton(AF_INET, net, want) == 1)
-	family = AF_INET, alen = 4;
-    else if (inet_pton(AF_INET6, net, want) == 1)
-	family = AF_INET6, alen = 16;
-    else
-	return false;				/* host names, type:table: not ours */
-    if (family != state->sa.ss_family)
-	return false;
-    if (family == AF_INET)
-	memcpy(have, &((const struct sockaddr_in *) &state->sa)->sin_addr, 4);
-    else
-	memcpy(have, &((const struct sockaddr_in6 *) &state->sa)->sin6_addr, 16);
-    bits = slash ? strtol(slash + 1, NULL, 10) : alen * 8;
-    if (bits < 0 || bits > alen * 8)
-	return false;
-    for (int i = 0; i < alen && bits > 0; i++, bits -= 8) {
-	unsigned mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-
-	if ((want[i] & mask) != (have[i] & mask))
-	    return false;
-    }
-    return true;
-}
-
-/* smtpd_peer_in_list - client address matches an entry of list */
-bool    smtpd_peer_in_list(const SMTPD_STATE *state, const char *list)
-{
-    ARGV   *argv;
-    bool    found = false;
-
-    if (list == NULL || *list == 0)
-	return false;
-    argv = argv_split_list(list);
-    for (int i = 0; i < argv->argc && !found; i++)
-	found = smtpd_peer_match(state, argv->argv[i]);
-    argv_free(&argv);
-    return found;
 }

@@ -25,9 +25,4 @@ void smtpd_data_init(void);
  * lookup with forward confirmation); a non-inet peer (the -S session on
  * a socketpair, sendmail -bs) is "localhost"/127.0.0.1 and stand-alone */
 void smtpd_peer_init(SMTPD_STATE *state);
-/* smtpd_peer_in_list - client address matches one entry of a list of
- * CIDR blocks / addresses ("127.0.0.0/8 [::1]/128"); other entries (host
- * names, type:table) are not matched */
-bool smtpd_peer_in_list(const SMTPD_STATE *state, const char *list);
-
 #endif

@@ -26,6 +26,7 @@
  * run with exit status 1 after printing the fatal message.
  */
 #include "../../smtpd/smtpd_check.c"
+#include "../../smtpd/smtpd_dns.c"
 
 #include <stdio.h>
 #include <unistd.h>
