@@ -276,9 +276,8 @@ static void fmt_delay(VSTRING *buf, double secs)
 	vstring_fmt_append(buf, "%.2g", secs);
     else if (secs >= 0.01)
 	vstring_fmt_append(buf, "%.2f", secs);
-    else if (secs > 0)
-	vstring_fmt_append(buf, "%.2g", secs);
     else
+	/* Below the 10 ms resolution, as Postfix: never "3e-05". */
 	vstring_cat(buf, "0");
 }
 

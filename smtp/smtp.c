@@ -28,6 +28,7 @@
 #include "config.h"
 #include "dict.h"
 #include "dns.h"
+#include "mail_queue.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "server.h"
@@ -182,6 +183,7 @@ static void smtp_pre_init(const char *service, char **argv)
 
     (void) service;
     (void) argv;
+    mail_queue_init(var_queue_directory, var_hash_queue_depth, var_hash_queue_names);
     if (dns_set_server(var_smtp_dns_resolver_address, &error) < 0)
 	msg_fatal("%s: smtp_dns_resolver_address = %s: %s", config_main_cf(),
 		  var_smtp_dns_resolver_address, error);

@@ -167,7 +167,7 @@ int smtp_tls_start(SMTP_SESSION *sess, TLS_LEVEL level, const char *nexthop,
     props.level = level;
     props.servername = sess->host;
     props.match_names = (const char *const *) match->argv;
-    props.peer_name = sess->namaddr;
+    props.peer_name = sess->host;
     props.peer_addr = sess->addr;
     props.port = sess->port;
     props.timeout = (int) var_smtp_helo_timeout;
