@@ -13,6 +13,7 @@
 #include "sys_defs.h"
 #include "deliver_request.h"
 #include "qfile.h"
+#include "smtp_reply.h"
 #include "stream.h"
 #include "tls.h"
 #include "vstring.h"
@@ -27,8 +28,6 @@
 #define SMTP_FEATURE_STARTTLS   (1 << 6)
 #define SMTP_FEATURE_AUTH       (1 << 7)
 
-#define SMTP_REPLY_LINE_MAX 2048	/* longer reply lines are cut */
-#define SMTP_REPLY_LINES_MAX 100	/* more is a protocol error */
 
 typedef struct smtp_session {
     STREAM *stream;
@@ -138,13 +137,5 @@ SMTP_SESSION *smtp_cache_take(const char *dest_key);
 void smtp_cache_put(SMTP_SESSION *sess);
 /* smtp_cache_flush - QUIT and close whatever is cached */
 void smtp_cache_flush(void);
-
-/* smtp_reply.c */
-/* smtp_reply_read - one (multi-line) reply: the code (100..599) or -1 on
- * EOF/timeout/garbage; text gets the lines joined with spaces */
-int smtp_reply_read(STREAM *sp, VSTRING *text);
-/* smtp_reply_dsn - the enhanced status code of a reply text into dsn (the
- * text after the code), or the class default (2.0.0, 4.0.0, 5.0.0) */
-void smtp_reply_dsn(int code, const char *text, char dsn[16]);
 
 #endif

@@ -84,83 +84,53 @@ static const char *smtp_proto_said(SMTP_SESSION *sess, VSTRING *out, const char 
 static int smtp_proto_ehlo(SMTP_STATE *st, SMTP_SESSION *sess, VSTRING *reply)
 {
     const char *helo = st->lmtp ? var_lmtp_lhlo_name : var_smtp_helo_name;
-    VSTRING *line = vstring_alloc(128);
-    int code = -1, lines = 0, rc;
+    ARGV *lines = argv_alloc(10);
+    int code = -1;
 
     sess->features = 0;
     sess->size_limit = 0;
     myfree(sess->auth_mechs);
     sess->auth_mechs = NULL;
     stream_set_timeout(sess->stream, (int) var_smtp_helo_timeout);
-    if (smtp_proto_cmd(sess, true, "%s %s", st->lmtp ? "LHLO" : "EHLO", helo) < 0)
-	goto out;
-    /* Read the reply line by line here: the keywords are per line. */
-    vstring_reset(reply);
-    for (;;) {
-	rc = stream_getline(sess->stream, line, SMTP_REPLY_LINE_MAX, NULL);
-	if (rc <= 0 || ++lines > SMTP_REPLY_LINES_MAX) {
-	    code = -1;
-	    goto out;
-	}
-	vstring_chomp(line);
-	const char *s = STR(line);
-
-	if (LEN(line) < 3 || !isdigit((unsigned char) s[0]) || !isdigit((unsigned char) s[1])
-	    || !isdigit((unsigned char) s[2]) || (LEN(line) > 3 && s[3] != ' ' && s[3] != '-')) {
-	    code = -1;
-	    goto out;
-	}
-	int this = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
-	if (code > 0 && code != this) {
-	    code = -1;
-	    goto out;
-	}
-	code = this;
-	if (LEN(reply) == 0)
-	    vstring_catn(reply, s, 3);
-	if (LEN(line) > 4) {
-	    vstring_addch(reply, ' ');
-	    vstring_cat(reply, s + 4);
-	}
-	if (lines > 1 && LEN(line) > 4) {
-	    const char *kw = s + 4;
-
-	    if (strcasecmp(kw, "PIPELINING") == 0)
-		sess->features |= SMTP_FEATURE_PIPELINING;
-	    else if (strcasecmp(kw, "8BITMIME") == 0)
-		sess->features |= SMTP_FEATURE_8BITMIME;
-	    else if (strcasecmp(kw, "SMTPUTF8") == 0)
-		sess->features |= SMTP_FEATURE_SMTPUTF8;
-	    else if (strcasecmp(kw, "DSN") == 0)
-		sess->features |= SMTP_FEATURE_DSN;
-	    else if (strcasecmp(kw, "STARTTLS") == 0)
-		sess->features |= SMTP_FEATURE_STARTTLS;
-	    else if (strncasecmp(kw, "SIZE", 4) == 0 && (kw[4] == 0 || kw[4] == ' ')) {
-		sess->features |= SMTP_FEATURE_SIZE;
-		sess->size_limit = kw[4] ? atol(kw + 5) : 0;
-		if (sess->size_limit < 0)
-		    sess->size_limit = 0;
-	    } else if (strncasecmp(kw, "AUTH", 4) == 0 && (kw[4] == ' ' || kw[4] == '=')) {
-		sess->features |= SMTP_FEATURE_AUTH;
-		myfree(sess->auth_mechs);
-		sess->auth_mechs = mystrdup(kw + 5);
-	    }
-	}
-	if (LEN(line) == 3 || s[3] == ' ')
-	    break;
+    if (smtp_proto_cmd(sess, true, "%s %s", st->lmtp ? "LHLO" : "EHLO", helo) < 0
+	|| (code = smtp_reply_read_lines(sess->stream, reply, lines)) < 0) {
+	argv_free(&lines);
+	return -1;
     }
+    /* The first line is the greeting text; keywords follow. */
+    for (int i = 1; code / 100 == 2 && i < lines->argc; i++) {
+	const char *kw = lines->argv[i];
+
+	if (strcasecmp(kw, "PIPELINING") == 0)
+	    sess->features |= SMTP_FEATURE_PIPELINING;
+	else if (strcasecmp(kw, "8BITMIME") == 0)
+	    sess->features |= SMTP_FEATURE_8BITMIME;
+	else if (strcasecmp(kw, "SMTPUTF8") == 0)
+	    sess->features |= SMTP_FEATURE_SMTPUTF8;
+	else if (strcasecmp(kw, "DSN") == 0)
+	    sess->features |= SMTP_FEATURE_DSN;
+	else if (strcasecmp(kw, "STARTTLS") == 0)
+	    sess->features |= SMTP_FEATURE_STARTTLS;
+	else if (strncasecmp(kw, "SIZE", 4) == 0 && (kw[4] == 0 || kw[4] == ' ')) {
+	    sess->features |= SMTP_FEATURE_SIZE;
+	    sess->size_limit = kw[4] ? strtol(kw + 5, NULL, 10) : 0;
+	    if (sess->size_limit < 0)
+		sess->size_limit = 0;
+	} else if (strncasecmp(kw, "AUTH", 4) == 0 && (kw[4] == ' ' || kw[4] == '=')) {
+	    sess->features |= SMTP_FEATURE_AUTH;
+	    myfree(sess->auth_mechs);
+	    sess->auth_mechs = mystrdup(kw + 5);
+	}
+    }
+    argv_free(&lines);
     if (code / 100 == 2)
 	sess->features |= SMTP_FEATURE_ESMTP;
     else if (code / 100 == 5 && !st->lmtp) {
 	/* An old server: HELO, no extensions. */
-	if (smtp_proto_cmd(sess, true, "HELO %s", helo) < 0) {
-	    code = -1;
-	    goto out;
-	}
+	if (smtp_proto_cmd(sess, true, "HELO %s", helo) < 0)
+	    return -1;
 	code = smtp_reply_read(sess->stream, reply);
     }
-out:
-    vstring_free(&line);
     return code;
 }
 

@@ -13,18 +13,26 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "smtp.h"
+#include "smtp_reply.h"
 
-/* smtp_reply_read - see smtp.h */
+/* smtp_reply_read - see smtp_reply.h */
 int smtp_reply_read(STREAM *sp, VSTRING *text)
 {
+    return smtp_reply_read_lines(sp, text, NULL);
+}
+
+/* smtp_reply_read_lines - see smtp_reply.h */
+int smtp_reply_read_lines(STREAM *sp, VSTRING *text, ARGV *lines)
+{
     VSTRING *line = vstring_alloc(128);
-    int code = -1, lines = 0, rc;
+    int code = -1, nlines = 0, rc;
 
     vstring_reset(text);
+    if (lines)
+	argv_truncate(lines, 0);
     for (;;) {
 	rc = stream_getline(sp, line, SMTP_REPLY_LINE_MAX, NULL);
-	if (rc <= 0 || ++lines > SMTP_REPLY_LINES_MAX) {
+	if (rc <= 0 || ++nlines > SMTP_REPLY_LINES_MAX) {
 	    code = -1;
 	    break;
 	}
@@ -47,6 +55,8 @@ int smtp_reply_read(STREAM *sp, VSTRING *text)
 	if (LEN(text) == 0) {
 	    vstring_catn(text, s, 3);
 	}
+	if (lines)
+	    argv_add(lines, LEN(line) > 4 ? s + 4 : "", (char *) 0);
 	if (LEN(line) > 4) {
 	    vstring_addch(text, ' ');
 	    for (const char *cp = s + 4; *cp; cp++)
