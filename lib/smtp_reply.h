@@ -11,7 +11,8 @@
  *
  * smtp_reply_dsn() takes the enhanced status code (RFC 3463) after the
  * reply code when its class matches the code's first digit ("550 5.1.1
- * ..." -> "5.1.1"), else the class default 2.0.0 / 4.0.0 / 5.0.0.
+ * ..." -> "5.1.1"), else the class default 2.0.0 / 4.0.0 / 5.0.0 (and
+ * 5.0.0 for the 1xx/3xx codes that have no DSN class).
  */
 #ifndef SMTP_REPLY_H
 #define SMTP_REPLY_H
