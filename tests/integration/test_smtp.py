@@ -10,6 +10,7 @@ sender@bounces.test, whose MX is a sink too, so the DSNs can be read.
 
 Needs root (port 25 on loopback addresses) and dnsmasq: skipped otherwise.
 """
+import glob
 import os
 import pathlib
 import tempfile
@@ -430,3 +431,44 @@ def test_into_postfix_smtp_sink(mta, tmp_path):
     finally:
         p.terminate()
         p.wait()
+
+
+def test_second_posthorn_instance_as_remote(mta, instance_factory):
+    """A relays through transport_maps (smtp:[host]:port) into B's smtpd;
+    B delivers into a virtual mailbox."""
+    b = instance_factory(main_cf={
+        "inet_interfaces": f"{NET}.50",
+        "myhostname": "mx.b.test",
+        "mydestination": "",
+        "virtual_mailbox_domains": "b.test",
+        "smtpd_error_sleep_time": "0",
+        "minimal_backoff_time": "1s",
+        "queue_run_delay": "1s",
+    })
+    base = os.path.join(b.dir, "vmail")
+    os.mkdir(base)
+    os.chown(base, b.uid, b.gid)
+    vmap = os.path.join(b.dir, "vmailbox")
+    with open(vmap, "w") as f:
+        f.write("user@b.test b.test/user/\n")
+    port = b.free_port()
+    b.write_main_cf({"virtual_mailbox_maps": "texthash:" + vmap, "virtual_mailbox_base": base,
+                     "virtual_uid_maps": f"static:{b.uid}", "virtual_gid_maps": f"static:{b.gid}",
+                     "virtual_minimum_uid": "0"})
+    b.write_master_cf(f"{NET}.50:{port} inet n - n - - smtpd\n"
+                      "anvil unix - - n - 1 anvil\n"
+                      "qmgr unix n - n 300 1 qmgr\n"
+                      "virtual unix - n n - - local\n")
+    b.start()
+    a = mta(transport_maps=f"inline:{{ b.test=smtp:[{NET}.50]:{port} }}")
+    send(a, ["user@b.test", "nobody@b.test"], body="Subject: across\n\nfrom A to B\n")
+    m = line_of(status_line(a, "user@b.test", "sent"))
+    assert f"relay={NET}.50[{NET}.50]:{port}" in m and "250 2.0.0 Ok: queued as" in m
+    r = line_of(status_line(a, "nobody@b.test", "bounced"))
+    assert "said: 550 5.1.1" in r and "(in reply to RCPT TO command)" in r
+    b.wait_log(r"to=<user@b\.test>.*status=sent \(delivered to maildir\)", timeout=20)
+    files = glob.glob(os.path.join(base, "b.test", "user", "new", "*"))
+    assert len(files) == 1
+    with open(files[0]) as f:
+        text = f.read()
+    assert "from A to B" in text and "Subject: across" in text
