@@ -472,3 +472,60 @@ def test_second_posthorn_instance_as_remote(mta, instance_factory):
     with open(files[0]) as f:
         text = f.read()
     assert "from A to B" in text and "Subject: across" in text
+
+
+DOVECOT_CONF = """protocols = lmtp
+base_dir = {d}/run
+log_path = {d}/dovecot.log
+instance_name = ph-lmtp-test
+ssl = no
+listen = {addr}
+mail_location = maildir:{d}/mail/%n
+service lmtp {{
+  inet_listener lmtp {{
+    address = {addr}
+    port = 24
+  }}
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={d}/mail/%n
+}}
+passdb {{
+  driver = static
+  args = nopassword=y
+}}
+"""
+
+
+def test_lmtp_into_dovecot(mta):
+    if not os.path.exists("/usr/lib/dovecot/lmtp") or not shutil.which("dovecot"):
+        pytest.skip("Debian's dovecot-lmtpd not installed")
+    d = tempfile.mkdtemp(prefix="ph-dovecot-", dir="/tmp")
+    os.chmod(d, 0o755)
+    os.mkdir(os.path.join(d, "mail"))
+    shutil.chown(os.path.join(d, "mail"), "nobody", "nogroup")
+    conf = os.path.join(d, "dovecot.conf")
+    with open(conf, "w") as f:
+        f.write(DOVECOT_CONF.format(d=d, addr=f"{NET}.41"))
+    subprocess.run(["dovecot", "-c", conf], check=True)
+    try:
+        for _ in range(50):
+            try:
+                socket.create_connection((f"{NET}.41", 24), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        inst = mta(transport_maps=f"inline:{{ dv.test=lmtp:inet:{NET}.41:24 }}")
+        send(inst, ["ann@dv.test", "ben@dv.test"], body="Subject: to dovecot\n\nvia lmtp\n")
+        m = line_of(status_line(inst, "ann@dv.test", "sent"))
+        status_line(inst, "ben@dv.test", "sent")
+        assert f"relay={NET}.41[{NET}.41]:24" in m and "Saved" in m
+        for user in ("ann", "ben"):
+            files = glob.glob(os.path.join(d, "mail", user, "new", "*"))
+            assert len(files) == 1, user
+            with open(files[0]) as f:
+                assert "via lmtp" in f.read()
+    finally:
+        subprocess.run(["dovecot", "-c", conf, "stop"])
+        shutil.rmtree(d, ignore_errors=True)
