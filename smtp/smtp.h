@@ -63,6 +63,9 @@ typedef struct smtp_state {
     bool    lmtp;
     bool    eightbit;			/* content has 8-bit bytes (scanned) */
     bool    smtputf8;			/* envelope needs SMTPUTF8 */
+    bool    tls_failed;			/* opportunistic TLS handshake failed:
+					 * retry this address in plaintext */
+    bool    tls_off;			/* this session: no STARTTLS */
     SMTP_RESULT *results;		/* one per req->rcpts[] */
     int64_t conn_us;			/* when the first connection started */
     /* The failure that applies to the recipients still pending when no

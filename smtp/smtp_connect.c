@@ -17,6 +17,9 @@
  * sessions (that got past the greeting) per request; 0 = no limit.
  * Connection failures, greetings other than 2xx and session-level 4xx go
  * on to the next address; what failed last is what pending recipients get.
+ * A failed TLS handshake at level "may" is retried once on the same
+ * address without TLS (as Postfix does); the cached session is then a
+ * plaintext one.
  * A cached idle session to the same destination is reused first.
  */
 #include "sys_defs.h"
@@ -480,9 +483,22 @@ void smtp_connect_deliver(SMTP_STATE *st)
 	    continue;
 	}
 	sess = smtp_session_new(fd, list[i].host, list[i].addr, port, STR(key), st->lmtp);
+	st->tls_failed = st->tls_off = false;
 	if (smtp_proto_greet(st, sess) < 0) {
 	    smtp_session_free(&sess);
-	    continue;
+	    if (!st->tls_failed)
+		continue;
+	    /* TLS at level may failed: once more in plaintext. */
+	    msg_info("%s: TLS with %s[%s] failed: trying again without TLS", st->req->queue_id,
+		     list[i].host, list[i].addr);
+	    if ((fd = smtp_connect_addr(&list[i], port, why)) < 0)
+		continue;
+	    sess = smtp_session_new(fd, list[i].host, list[i].addr, port, STR(key), st->lmtp);
+	    st->tls_off = true;
+	    if (smtp_proto_greet(st, sess) < 0) {
+		smtp_session_free(&sess);
+		continue;
+	    }
 	}
 	sessions++;
 	if (smtp_proto_deliver(st, sess, false) == SMTP_SESS_DONE) {

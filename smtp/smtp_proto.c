@@ -171,7 +171,7 @@ int smtp_proto_greet(SMTP_STATE *st, SMTP_SESSION *sess)
 
     /* TLS per policy (never over a UNIX-domain socket). */
     domain = st->req->nexthop;
-    level = sess->port == 0 ? TLS_LEV_NONE : smtp_tls_level(domain, why, &names);
+    level = sess->port == 0 || st->tls_off ? TLS_LEV_NONE : smtp_tls_level(domain, why, &names);
     if (level < 0) {
 	smtp_fail(st, DEL_STAT_DEFER, "4.7.5", sess->namaddr, "TLS policy lookup for %s: %s", domain,
 		  STR(why));
@@ -198,6 +198,10 @@ int smtp_proto_greet(SMTP_STATE *st, SMTP_SESSION *sess)
 		}
 	    } else {
 		if (smtp_tls_start(sess, (TLS_LEVEL) level, st->req->nexthop, names, &error) < 0) {
+		    /* Opportunistic TLS: Postfix tries the same host again
+		     * without TLS. */
+		    if (level == TLS_LEV_MAY)
+			st->tls_failed = true;
 		    smtp_fail(st, DEL_STAT_DEFER, "4.7.5", sess->namaddr,
 			      "TLS handshake with %s[%s] failed: %s", sess->host, sess->addr, error);
 		    goto out;

@@ -5,7 +5,7 @@ asyncio, no third-party modules).
     s.ext = ["PIPELINING", "SIZE 1000000", "8BITMIME", "DSN"]
     s.greeting = "220 mx2 ESMTP"               # or "421 4.3.2 busy"
     s.mail_reply = None                        # or "451 4.3.0 try later"
-    s.tls = ssl_context                         # offers STARTTLS
+    s.tls = ssl_context                         # offers STARTTLS ("broken": garbage)
     s.auth = {"user": "secret"}                 # offers AUTH PLAIN LOGIN, requires it
     s.lmtp = True                               # LHLO, one reply per recipient
     s.messages -> [Msg(helo, mail, rcpts, data, tls, auth_user)]
@@ -112,6 +112,10 @@ class Sink:
                 elif verb == "HELO":
                     state["helo"] = arg
                     send(f"250 {self.host}")
+                elif verb == "STARTTLS" and self.tls == "broken":
+                    send("220 2.0.0 Ready to start TLS")
+                    state["conn"].sendall(b"this is not a TLS server hello\r\n" * 4)
+                    return
                 elif verb == "STARTTLS" and self.tls:
                     send("220 2.0.0 Ready to start TLS")
                     tconn = self.tls.wrap_socket(state["conn"], server_side=True)

@@ -331,6 +331,16 @@ def test_tls_may_untrusted(mta, sinks, tmp_path):
                      inst.log())
 
 
+def test_tls_may_handshake_failure_falls_back_to_plaintext(mta, sinks):
+    s = sinks(f"{NET}.16")
+    s.tls = "broken"
+    inst = mta(smtp_tls_security_level="may")
+    send(inst, ["pat@tls.test"])
+    status_line(inst, "pat@tls.test", "sent")
+    assert s.connections == 2 and not s.messages[0].tls
+    assert "trying again without TLS" in inst.log()
+
+
 def test_tls_verify_without_ca_defers(mta, sinks, tmp_path):
     s = sinks(f"{NET}.16")
     s.tls, _ = make_cert(tmp_path, "mx.tls.test")
