@@ -193,6 +193,7 @@ static void smtp_pre_init(const char *service, char **argv)
 	msg_fatal("%s: smtp_address_preference = %s: expected any, ipv4 or ipv6",
 		  config_main_cf(), var_smtp_address_preference);
     smtp_tls_init();
+    smtp_sasl_init();
 }
 
 /* smtp_pre_exit - say goodbye to a cached server */

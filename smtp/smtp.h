@@ -125,6 +125,8 @@ int smtp_tls_start(SMTP_SESSION *sess, TLS_LEVEL level, const char *nexthop,
 		   char **names, const char **error_r);
 
 /* smtp_sasl.c */
+/* smtp_sasl_init - open the password tables (before the privilege drop) */
+void smtp_sasl_init(void);
 /* smtp_sasl_passwd - user:password for this session (smtp_sasl_password_maps
  * keyed "[host]:port", "[host]", "host", nexthop); 1 found, 0 none, -1 error */
 int smtp_sasl_passwd(SMTP_SESSION *sess, const char *nexthop, VSTRING *user, VSTRING *pass);

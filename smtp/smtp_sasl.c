@@ -41,6 +41,16 @@ typedef struct smtp_sasl_ctx {
     sasl_secret_t *secret;
 } SMTP_SASL_CTX;
 
+/* smtp_sasl_init - open smtp_sasl_password_maps while privileged (the
+ * password file is usually readable by root only) */
+void smtp_sasl_init(void)
+{
+    if (var_smtp_sasl_auth_enable && smtp_sasl_maps == NULL && var_smtp_sasl_password_maps
+	&& *var_smtp_sasl_password_maps)
+	smtp_sasl_maps = maps_create("smtp_sasl_password_maps", var_smtp_sasl_password_maps,
+				     DICT_FLAG_FOLD_FIX);
+}
+
 /* smtp_sasl_passwd - see smtp.h */
 int smtp_sasl_passwd(SMTP_SESSION *sess, const char *nexthop, VSTRING *user, VSTRING *pass)
 {
