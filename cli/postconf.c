@@ -68,17 +68,6 @@ static void PH_NORETURN postconf_usage(void)
               " | -a | -A");
 }
 
-/* postconf_valid_name - [A-Za-z0-9_]+ */
-static bool postconf_valid_name(const char *name, size_t len)
-{
-    if (len == 0)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isalnum((unsigned char) name[i]) && name[i] != '_')
-            return false;
-    return true;
-}
-
 /* postconf_print - "name = value", "name =" or just the value */
 static void postconf_print(const char *name, const char *value, int flags)
 {
@@ -213,7 +202,7 @@ static char *postconf_line_name(const PC_LINE *l)
     n = (size_t) (eq - l->text);
     while (n > 0 && isspace((unsigned char) l->text[n - 1]))
         n--;
-    if (!postconf_valid_name(l->text, n))
+    if (!config_valid_name(l->text, n))
         return mystrdup("");
     return mystrndup(l->text, n);
 }
@@ -343,7 +332,7 @@ static void postconf_parse_edit(const char *arg, HTABLE *edits, ARGV *order)
         ns++;
     while (ne > ns && isspace((unsigned char) ne[-1]))
         ne--;
-    if (!postconf_valid_name(ns, (size_t) (ne - ns)))
+    if (!config_valid_name(ns, (size_t) (ne - ns)))
         msg_fatal("bad parameter name: \"%.*s\"", (int) (ne - ns), ns);
     for (vs = eq + 1; isspace((unsigned char) *vs); vs++)
          /* void */ ;
@@ -523,7 +512,7 @@ int     main(int argc, char **argv)
                 if (mode == PC_EDIT) {
                     postconf_parse_edit(argv[i], edits, order);
                 } else {
-                    if (!postconf_valid_name(argv[i], strlen(argv[i])))
+                    if (!config_valid_name(argv[i], strlen(argv[i])))
                         msg_fatal("bad parameter name: \"%s\"", argv[i]);
                     if (htable_find(edits, argv[i]) == NULL) {
                         htable_enter(edits, argv[i], mystrdup(""));

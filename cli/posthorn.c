@@ -16,6 +16,17 @@
  *   status    whether master runs, its pid, and per service the number
  *             of processes (from queue_directory/pid/master.status, which
  *             master rewrites whenever the counts change).
+ *   tls new-server-cert [hostname]
+ *             a new RSA 2048 key and self-signed certificate for
+ *             hostname (default $myhostname), valid 10 years, written
+ *             key first then certificate into config_directory/smtpd.pem
+ *             (mode 0600, the smtpd_tls_chain_files form). When no server
+ *             certificate is configured yet, main.cf gets
+ *             smtpd_tls_chain_files = that file and smtpd_tls_security_level
+ *             = may (with postconf -e, as `postfix tls enable-server`);
+ *             otherwise the postconf command to deploy it is printed.
+ *   pw [-s SCHEME] [-p PASSWORD] [-t HASH]
+ *             hash a password for a passwd-file (doveadm pw; lib/auth_pw.h).
  *
  * Queue tree (as Postfix's): queue_directory root-owned 0755;
  * maildrop 1730 mail_owner:setgid_group; public 0710
@@ -48,12 +59,14 @@
 #include <sys/wait.h>
 
 #include "argv.h"
+#include "auth_pw.h"
 #include "config.h"
 #include "mastercf.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "privs.h"
 #include "safefile.h"
+#include "tls.h"
 #include "vstring.h"
 
 static int verbose;
@@ -62,7 +75,9 @@ static int check_errors;
 /* usage - complain and exit */
 PH_NORETURN static void usage(void)
 {
-    fprintf(stderr, "usage: posthorn [-c config_dir] [-v] start | start-fg | stop | reload | status | check\n");
+    fprintf(stderr, "usage: posthorn [-c config_dir] [-v] start | start-fg | stop | reload | status | check\n"
+            "       posthorn [-c config_dir] tls new-server-cert [hostname]\n"
+            "       posthorn [-c config_dir] pw [-s scheme] [-p password] [-t hash]\n");
     exit(2);
 }
 
@@ -407,6 +422,71 @@ static int cmd_status(void)
     return 0;
 }
 
+/* tls_param_set - a main.cf parameter has a non-empty value */
+static bool tls_param_set(const char *value)
+{
+    return value != NULL && *value != 0;
+}
+
+/* cmd_tls_new_server_cert - posthorn tls new-server-cert [hostname] */
+static int cmd_tls_new_server_cert(int argc, char **argv)
+{
+    VSTRING *path = vstring_alloc(100);
+    const char *host = argc > 0 ? argv[0] : var_myhostname;
+    const char *err;
+    int     status = 0;
+
+    if (argc > 1)
+        usage();
+    vstring_fmt(path, "%s/smtpd.pem", var_config_directory);
+    printf("posthorn: creating a new RSA key and self-signed certificate for %s in %s\n",
+           host, STR(path));
+    if (tls_make_self_signed(STR(path), NULL, host, &err) < 0) {
+        msg_error("cannot create %s: %s", STR(path), err);
+        vstring_free(&path);
+        return 1;
+    }
+    msg_info("created a new self-signed server certificate for %s in %s", host, STR(path));
+    if (!tls_param_set(var_smtpd_tls_cert_file) && !tls_param_set(var_smtpd_tls_eccert_file)
+        && !tls_param_set(var_smtpd_tls_chain_files)) {
+        VSTRING *chain = vstring_alloc(100);
+        VSTRING *postconf = vstring_alloc(100);
+        pid_t   pid;
+        int     wstat;
+
+        vstring_fmt(chain, "smtpd_tls_chain_files=%s", STR(path));
+        vstring_fmt(postconf, "%s/postconf", var_command_directory);
+        fflush(stdout);
+        if ((pid = fork()) < 0) {
+            msg_error("fork: %s", strerror(errno));
+            status = 1;
+        } else if (pid == 0) {
+            execl(STR(postconf), "postconf", "-c", var_config_directory, "-e", STR(chain),
+                  tls_param_set(var_smtpd_tls_security_level) ? (char *) 0
+                  : "smtpd_tls_security_level=may", (char *) 0);
+            msg_fatal("exec %s: %s", STR(postconf), strerror(errno));
+        } else if (waitpid(pid, &wstat, 0) < 0 || !WIFEXITED(wstat) || WEXITSTATUS(wstat) != 0) {
+            msg_error("postconf -e %s failed", STR(chain));
+            status = 1;
+        } else {
+            printf("posthorn: enabled TLS in the SMTP server: %s%s\n", STR(chain),
+                   tls_param_set(var_smtpd_tls_security_level) ? ""
+                   : " smtpd_tls_security_level=may");
+            printf("posthorn: run \"posthorn reload\" to use it\n");
+        }
+        vstring_free(&chain);
+        vstring_free(&postconf);
+    } else {
+        printf("posthorn: a server certificate is already configured; to use the new one:\n"
+               "    postconf -e 'smtpd_tls_chain_files = %s'"
+               " 'smtpd_tls_cert_file =' 'smtpd_tls_key_file ='"
+               " 'smtpd_tls_eccert_file =' 'smtpd_tls_eckey_file ='\n"
+               "    posthorn reload\n", STR(path));
+    }
+    vstring_free(&path);
+    return status;
+}
+
 /* main - parse the command line and run one command */
 int     main(int argc, char **argv)
 {
@@ -415,7 +495,7 @@ int     main(int argc, char **argv)
     int     ch;
 
     msg_init("posthorn", MSG_TO_STDERR);
-    while ((ch = getopt(argc, argv, "c:v")) != -1) {
+    while ((ch = getopt(argc, argv, "+c:v")) != -1) {
         switch (ch) {
         case 'c': {
             char    real[PATH_MAX];
@@ -431,9 +511,26 @@ int     main(int argc, char **argv)
             usage();
         }
     }
-    if (argc - optind != 1)
+    if (argc - optind < 1)
         usage();
     cmd = argv[optind];
+    if (strcmp(cmd, "pw") == 0) {
+        if (config_load(CONFIG_FLAG_NONE, &error) < 0)
+            msg_warn("%s (using default settings)", error);
+        return auth_pw_command(argc - optind, argv + optind);
+    }
+    if (strcmp(cmd, "tls") == 0) {
+        if (argc - optind < 2 || strcmp(argv[optind + 1], "new-server-cert") != 0)
+            usage();
+        config_set_process("posthorn");
+        if (config_load(CONFIG_FLAG_NONE, &error) < 0) {
+            msg_error("%s", error);
+            return 1;
+        }
+        return cmd_tls_new_server_cert(argc - optind - 2, argv + optind + 2);
+    }
+    if (argc - optind != 1)
+        usage();
     if (strcmp(cmd, "start") && strcmp(cmd, "start-fg") && strcmp(cmd, "stop")
         && strcmp(cmd, "reload") && strcmp(cmd, "status") && strcmp(cmd, "check"))
         usage();

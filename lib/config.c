@@ -33,6 +33,7 @@
 #include "argv.h"
 #include "config.h"
 #include "htable.h"
+#include "logical_line.h"
 #include "mastercf.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -104,7 +105,7 @@ static const char *PH_PRINTF(1, 2) config_set_error(const char *fmt,...)
 }
 
 /* config_quote - printable, shortened copy of text for a message */
-static const char *config_quote(VSTRING *buf, const char *text, size_t len)
+const char *config_quote(VSTRING *buf, const char *text, size_t len)
 {
     vstring_reset(buf);
     for (size_t i = 0; i < len && i < CONFIG_QUOTE_MAX; i++) {
@@ -124,7 +125,7 @@ static bool config_name_char(int ch)
 }
 
 /* config_valid_name - true for a non-empty [A-Za-z0-9_]+ name */
-static bool config_valid_name(const char *name, size_t len)
+bool    config_valid_name(const char *name, size_t len)
 {
     if (len == 0)
         return false;
@@ -1015,86 +1016,53 @@ static int config_logical(VSTRING *lline, int line, int flags, const char **erro
     return 0;
 }
 
+/* config_read_line - logical_line callback: one "name = value" */
+static int config_read_line(VSTRING *lline, int lstart, void *context, const char **error_r)
+{
+    return config_logical(lline, lstart, *(int *) context, error_r);
+}
+
+/* config_read_error - logical_line callback: main.cf's message shapes */
+static const char *config_read_error(LOGICAL_LINE_ERR err, int lineno, const char *text,
+                                             size_t len, void *context PH_UNUSED)
+{
+    int     saved_errno = errno;
+    VSTRING *nbuf = vstring_alloc(32);
+    const char *name = text ? config_line_name(nbuf, text, len) : NULL;
+    const char *res = NULL;
+
+    switch (err) {
+    case LOGICAL_LINE_ERR_READ:
+        res = config_set_error("read %s: %s", config_main_cf(), strerror(saved_errno));
+        break;
+    case LOGICAL_LINE_ERR_NUL:
+        res = config_error_at(lineno, name, "NUL byte in line");
+        break;
+    case LOGICAL_LINE_ERR_LONG:
+        res = config_error_at(lineno, name, "line longer than %d bytes", CONFIG_MAX_LINE);
+        break;
+    case LOGICAL_LINE_ERR_LOGICAL_LONG:
+        res = config_error_at(lineno, name, "logical line longer than %d bytes", CONFIG_MAX_LINE);
+        break;
+    case LOGICAL_LINE_ERR_CONT_FIRST:
+        res = config_error_at(lineno, NULL,
+                       "continuation line (starting with white space) before any parameter");
+        break;
+    }
+    vstring_free(&nbuf);
+    return res;
+}
+
 /* config_read_main - read main.cf into config_ents */
 static int config_read_main(FILE *fp, int flags, const char **error_r)
 {
-    VSTRING *phys = vstring_alloc(256);
-    VSTRING *lline = vstring_alloc(256);
-    VSTRING *nbuf = vstring_alloc(32);
-    int     lineno = 0, lstart = 0, ch = 0, ret = -1;
-    bool    have = false;
+    static const LOGICAL_LINE_OPS ops = {
+        .max_line = CONFIG_MAX_LINE,
+        .line = config_read_line,
+        .error = config_read_error,
+    };
 
-    vstring_set_limit(phys, CONFIG_MAX_LINE);
-    vstring_set_limit(lline, CONFIG_MAX_LINE);
-    while (ch != EOF) {
-        bool    nul = false;
-        const char *cp;
-        size_t  len;
-
-        vstring_reset(phys);
-        while ((ch = getc(fp)) != EOF && ch != '\n') {
-            if (ch == 0)
-                nul = true;
-            vstring_addch(phys, ch);
-            if (phys->overflow)
-                break;
-        }
-        if (ch == EOF && LEN(phys) == 0 && !phys->overflow) {
-            if (ferror(fp)) {
-                *error_r = config_set_error("read %s: %s", config_main_cf(), strerror(errno));
-                goto out;
-            }
-            break;
-        }
-        lineno++;
-        cp = STR(phys);
-        len = LEN(phys);
-        if (nul || phys->overflow) {
-            const char *name = (have && isspace((unsigned char) cp[0]))
-                ? config_line_name(nbuf, STR(lline), LEN(lline))
-                : config_line_name(nbuf, cp, len);
-
-            *error_r = nul ? config_error_at(lineno, name, "NUL byte in line")
-                : config_error_at(lineno, name, "line longer than %d bytes", CONFIG_MAX_LINE);
-            goto out;
-        }
-        while (len > 0 && isspace((unsigned char) cp[len - 1]))
-            len--;
-        size_t  skip = 0;
-
-        while (skip < len && isspace((unsigned char) cp[skip]))
-            skip++;
-        if (skip == len || cp[skip] == '#')
-            continue;				/* blank or comment line */
-        if (skip > 0) {				/* continuation line */
-            if (!have) {
-                *error_r = config_error_at(lineno, NULL,
-                                   "continuation line (starting with white space) before any parameter");
-                goto out;
-            }
-            vstring_addch(lline, ' ');
-            vstring_catn(lline, cp + skip, len - skip);
-            if (lline->overflow) {
-                *error_r = config_error_at(lstart, config_line_name(nbuf, STR(lline), LEN(lline)),
-                                  "logical line longer than %d bytes", CONFIG_MAX_LINE);
-                goto out;
-            }
-            continue;
-        }
-        if (have && config_logical(lline, lstart, flags, error_r) < 0)
-            goto out;
-        vstring_setn(lline, cp, len);
-        lstart = lineno;
-        have = true;
-    }
-    if (have && config_logical(lline, lstart, flags, error_r) < 0)
-        goto out;
-    ret = 0;
-out:
-    vstring_free(&phys);
-    vstring_free(&lline);
-    vstring_free(&nbuf);
-    return ret;
+    return logical_line_read(fp, &ops, &flags, error_r);
 }
 
 /* config_load - read main.cf, apply overrides, fill var_* */

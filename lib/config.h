@@ -92,6 +92,11 @@ int config_expand(VSTRING *out, const char *text, const char **error_r);
  * "@computed" resolved (myhostname from the system, ...) */
 const char *config_default(const PARAM_DEF *p);
 
+/* config_valid_name - true for a non-empty [A-Za-z0-9_]+ parameter name */
+bool config_valid_name(const char *name, size_t len);
+/* config_quote - printable copy of len bytes of text for a message, cut at
+ * 60 bytes with "..."; returns STR(buf) */
+const char *config_quote(VSTRING *buf, const char *text, size_t len);
 /* config_parse_time - "300s", "5d", "2m" with default unit; 0 or -1 */
 int config_parse_time(const char *text, int default_unit, long *secs_r);
 /* config_parse_bool - yes/no/true/false/1/0 (case-insensitive); 0 or -1 */

@@ -6,6 +6,7 @@
  */
 #include "sys_defs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -265,20 +266,31 @@ const char *deliver_status_name(int status)
     }
 }
 
-/* fmt_delay - Postfix's delay formatting: 2 significant digits below 10 s */
-static void fmt_delay(VSTRING *buf, double secs)
+/* deliver_format_delay - Postfix's delay format (delay_logging_resolution_limit = 2):
+ * below 0.01 s "0"; otherwise at most two significant digits and at most
+ * two decimals, trailing zeros dropped; 10 s and more as whole seconds */
+void deliver_format_delay(VSTRING *buf, double secs)
 {
-    if (secs < 0)
-	secs = 0;
-    if (secs >= 10)
-	vstring_fmt_append(buf, "%.0f", secs);
-    else if (secs >= 0.1)
-	vstring_fmt_append(buf, "%.2g", secs);
-    else if (secs >= 0.01)
-	vstring_fmt_append(buf, "%.2f", secs);
-    else
-	/* Below the 10 ms resolution, as Postfix: never "3e-05". */
+    char tmp[64];
+
+    if (secs < 0.01) {
 	vstring_cat(buf, "0");
+	return;
+    }
+    if (secs >= 10) {
+	vstring_fmt_append(buf, "%.0f", secs);
+	return;
+    }
+    snprintf(tmp, sizeof(tmp), "%.*f", secs >= 1 ? 1 : 2, secs);
+    if (strchr(tmp, '.')) {
+	size_t n = strlen(tmp);
+
+	while (n > 0 && tmp[n - 1] == '0')
+	    tmp[--n] = 0;
+	if (n > 0 && tmp[n - 1] == '.')
+	    tmp[--n] = 0;
+    }
+    vstring_cat(buf, tmp);
 }
 
 /* deliver_log - Postfix's per-recipient status line */
@@ -307,15 +319,15 @@ void deliver_log(const DELIVER_REQUEST *req, const DELIVER_RCPT *rcpt, const cha
     if (rcpt->orig_address && *rcpt->orig_address && strcmp(rcpt->orig_address, rcpt->address) != 0)
 	vstring_fmt_append(buf, "orig_to=<%s>, ", rcpt->orig_address);
     vstring_fmt_append(buf, "relay=%s, delay=", relay);
-    fmt_delay(buf, (double) (now - arrival) / 1e6);
+    deliver_format_delay(buf, (double) (now - arrival) / 1e6);
     vstring_cat(buf, ", delays=");
-    fmt_delay(buf, (double) (qmgr - arrival) / 1e6);
+    deliver_format_delay(buf, (double) (qmgr - arrival) / 1e6);
     vstring_addch(buf, '/');
-    fmt_delay(buf, (double) (agent - qmgr) / 1e6);
+    deliver_format_delay(buf, (double) (agent - qmgr) / 1e6);
     vstring_addch(buf, '/');
-    fmt_delay(buf, (double) (conn_us - agent) / 1e6);
+    deliver_format_delay(buf, (double) (conn_us - agent) / 1e6);
     vstring_addch(buf, '/');
-    fmt_delay(buf, (double) (now - conn_us) / 1e6);
+    deliver_format_delay(buf, (double) (now - conn_us) / 1e6);
     vstring_fmt_append(buf, ", dsn=%s, status=%s (%s)", dsn, deliver_status_name(status), reason);
     msg_info("%s", STR(buf));
     vstring_free(&buf);

@@ -104,6 +104,9 @@ int deliver_result_read(STREAM *sp, DELIVER_RESULT *res, int *done_r, const char
 void deliver_log(const DELIVER_REQUEST *req, const DELIVER_RCPT *rcpt, const char *relay,
 		 int64_t conn_us, int status, const char *dsn, const char *reason);
 
+/* deliver_format_delay - append secs in Postfix's delay= format */
+void deliver_format_delay(VSTRING *buf, double secs);
+
 /* deliver_status_name - "sent", "deferred", "bounced", "discarded" */
 const char *deliver_status_name(int status);
 

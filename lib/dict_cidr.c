@@ -22,39 +22,42 @@
 
 #include "cidr_match.h"
 #include "dict.h"
-#include "dict_text.h"
+#include "dict_pattern.h"
 #include "mymalloc.h"
 #include "vstring.h"
 
-enum dict_cidr_kind {
-    DICT_CIDR_K_RULE, DICT_CIDR_K_IF, DICT_CIDR_K_ENDIF
-};
-
 typedef struct dict_cidr_rule {
-    enum dict_cidr_kind kind;
+    DICT_PATTERN_RULE rule;		/* first: kind, negate, result, ... */
     CIDR_MATCH block;
-    bool    negate;
-    char   *result;
-    size_t  skip_to;
-    int     line;
 } DICT_CIDR_RULE;
 
 typedef struct dict_cidr {
     DICT_IMPL impl;
-    DICT_CIDR_RULE *rules;
-    size_t  count;
+    DICT_PATTERN rules;
 } DICT_CIDR;
+
+typedef struct dict_cidr_key {
+    int     family;
+    unsigned char addr[16];
+} DICT_CIDR_KEY;
 
 /* dict_cidr_free - release */
 static void dict_cidr_free(DICT_IMPL *impl)
 {
     DICT_CIDR *dc = (DICT_CIDR *) impl;
 
-    for (size_t i = 0; i < dc->count; i++)
-	myfree(dc->rules[i].result);
-    myfree(dc->rules);
+    dict_pattern_free(&dc->rules);
     myfree(dc->impl.file);
     myfree(dc);
+}
+
+/* dict_cidr_match - does the key's address lie in the rule's block */
+static int dict_cidr_match(DICT_PATTERN_RULE *rule, void *context)
+{
+    DICT_CIDR_RULE *r = (DICT_CIDR_RULE *) rule;
+    DICT_CIDR_KEY *k = (DICT_CIDR_KEY *) context;
+
+    return cidr_match_execute(&r->block, k->family, k->addr) ? 1 : 0;
 }
 
 /* dict_cidr_lookup - first matching block */
@@ -62,61 +65,26 @@ static int dict_cidr_lookup(DICT_IMPL *impl, const char *key, const char **value
 			            const char **error_r PH_UNUSED)
 {
     DICT_CIDR *dc = (DICT_CIDR *) impl;
-    unsigned char addr[16];
-    int     family;
-    size_t  i = 0;
+    DICT_CIDR_KEY k;
+    DICT_PATTERN_RULE *r;
 
-    if (cidr_match_addr(key, &family, addr) < 0)
+    if (cidr_match_addr(key, &k.family, k.addr) < 0)
 	return DICT_NOTFOUND;
-    while (i < dc->count) {
-	DICT_CIDR_RULE *r = &dc->rules[i];
-	bool    m;
-
-	if (r->kind == DICT_CIDR_K_ENDIF) {
-	    i++;
-	    continue;
-	}
-	m = cidr_match_execute(&r->block, family, addr) != r->negate;
-	if (r->kind == DICT_CIDR_K_IF) {
-	    i = m ? i + 1 : r->skip_to + 1;
-	    continue;
-	}
-	if (m) {
-	    *value_r = r->result;
-	    return DICT_FOUND;
-	}
-	i++;
-    }
-    return DICT_NOTFOUND;
+    if (dict_pattern_first(&dc->rules, dict_cidr_match, &k, &r) <= 0)
+	return DICT_NOTFOUND;
+    *value_r = r->result;
+    return DICT_FOUND;
 }
 
-/* dict_cidr_parse_line - one logical line; -1 with why */
-static int dict_cidr_parse_line(DICT_CIDR_RULE *r, const char *s, VSTRING *why)
+/* dict_cidr_parse - "network/mask" at *sp; advances *sp; -1 with why */
+static int dict_cidr_parse(DICT_PATTERN_RULE *rule, const char **sp,
+			           void *context PH_UNUSED, VSTRING *why)
 {
+    DICT_CIDR_RULE *r = (DICT_CIDR_RULE *) rule;
+    const char *s = *sp;
     char    pat[100];
     size_t  n;
 
-    memset(r, 0, sizeof(*r));
-    if (strncasecmp(s, "endif", 5) == 0 && (s[5] == 0 || isspace((unsigned char) s[5]))) {
-	for (s += 5; isspace((unsigned char) *s); s++)
-	     /* void */ ;
-	if (*s) {
-	    vstring_set(why, "text after endif");
-	    return -1;
-	}
-	r->kind = DICT_CIDR_K_ENDIF;
-	return 0;
-    }
-    r->kind = DICT_CIDR_K_RULE;
-    if (strncasecmp(s, "if", 2) == 0 && isspace((unsigned char) s[2])) {
-	r->kind = DICT_CIDR_K_IF;
-	for (s += 2; isspace((unsigned char) *s); s++)
-	     /* void */ ;
-    }
-    if (*s == '!') {
-	r->negate = true;
-	s++;
-    }
     for (n = 0; s[n] && !isspace((unsigned char) s[n]); n++)
 	 /* void */ ;
     if (n == 0 || n >= sizeof(pat)) {
@@ -127,93 +95,30 @@ static int dict_cidr_parse_line(DICT_CIDR_RULE *r, const char *s, VSTRING *why)
     pat[n] = 0;
     if (cidr_match_parse(&r->block, pat, why) < 0)
 	return -1;
-    for (s += n; isspace((unsigned char) *s); s++)
-	 /* void */ ;
-    if (r->kind == DICT_CIDR_K_IF) {
-	if (*s) {
-	    vstring_set(why, "text after if network/mask");
-	    return -1;
-	}
-	return 0;
-    }
-    if (*s == 0) {
-	vstring_set(why, "no result after network address");
-	return -1;
-    }
-    r->result = mystrdup(s);
+    *sp = s + n;
     return 0;
 }
+
+static const DICT_PATTERN_OPS dict_cidr_ops = {
+    .rule_size = sizeof(DICT_CIDR_RULE),
+    .if_what = "network/mask",
+    .what = "network address",
+    .parse = dict_cidr_parse,
+};
 
 /* dict_cidr_open - parse the whole file */
 DICT_IMPL *dict_cidr_open(const char *type PH_UNUSED, const char *name, int open_flags PH_UNUSED,
 			          int dict_flags PH_UNUSED, const char **error_r)
 {
-    static VSTRING *msg;
-    DICT_TEXT *tp;
-    DICT_CIDR *dc;
-    const char *line, *value;
-    int     lineno = 0, st;
-    size_t  alloc = 16, *stack = NULL, depth = 0;
-    VSTRING *why = vstring_alloc(100);
+    DICT_CIDR *dc = mycalloc(1, sizeof(*dc));
 
-    if (msg == NULL)
-	msg = vstring_alloc(100);
-    if ((tp = dict_text_open(name, DICT_TEXT_LINES, error_r)) == NULL) {
-	vstring_free(&why);
+    if (dict_pattern_load(&dc->rules, name, &dict_cidr_ops, NULL, error_r) < 0) {
+	myfree(dc);
 	return NULL;
     }
-    dc = mycalloc(1, sizeof(*dc));
     dc->impl.props = DICT_PROP_PATTERN;
     dc->impl.lookup = dict_cidr_lookup;
     dc->impl.close = dict_cidr_free;
     dc->impl.file = mystrdup(name);
-    dc->rules = mymalloc(alloc * sizeof(*dc->rules));
-    while ((st = dict_text_next(tp, &line, &value, &lineno, error_r)) > 0) {
-	DICT_CIDR_RULE *r;
-
-	if (dc->count == alloc) {
-	    alloc *= 2;
-	    dc->rules = myreallocarray(dc->rules, alloc, sizeof(*dc->rules));
-	}
-	r = &dc->rules[dc->count];
-	st = dict_cidr_parse_line(r, line, why);
-	r->line = lineno;
-	dc->count++;
-	if (st < 0)
-	    goto syntax;
-	if (r->kind == DICT_CIDR_K_IF) {
-	    stack = myreallocarray(stack, depth + 1, sizeof(*stack));
-	    stack[depth++] = dc->count - 1;
-	} else if (r->kind == DICT_CIDR_K_ENDIF) {
-	    if (depth == 0) {
-		vstring_set(why, "endif without matching if");
-		goto syntax;
-	    }
-	    dc->rules[stack[--depth]].skip_to = dc->count - 1;
-	}
-    }
-    if (st < 0) {
-	vstring_set(msg, *error_r);		/* the reader's buffer goes away */
-	*error_r = STR(msg);
-	goto fail;
-    }
-    if (depth > 0) {
-	lineno = dc->rules[stack[depth - 1]].line;
-	vstring_set(why, "if without matching endif");
-	goto syntax;
-    }
-    dict_text_close(&tp);
-    myfree(stack);
-    vstring_free(&why);
     return &dc->impl;
-
-syntax:
-    vstring_fmt(msg, "%s, line %d: %s", name, lineno, STR(why));
-    *error_r = STR(msg);
-fail:
-    dict_text_close(&tp);
-    myfree(stack);
-    vstring_free(&why);
-    dict_cidr_free(&dc->impl);
-    return NULL;
 }

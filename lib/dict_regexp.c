@@ -35,47 +35,43 @@
 #include <string.h>
 
 #include "dict.h"
-#include "dict_text.h"
+#include "dict_pattern.h"
 #include "mymalloc.h"
 #include "vstring.h"
 
 #define DICT_REGEXP_MATCH_LIMIT	200000
 #define DICT_REGEXP_DEPTH_LIMIT	10000
 
-enum dict_regexp_kind {
-    DICT_REGEXP_K_RULE, DICT_REGEXP_K_IF, DICT_REGEXP_K_ENDIF
-};
-
 typedef struct dict_regexp_rule {
-    enum dict_regexp_kind kind;
+    DICT_PATTERN_RULE rule;		/* first: kind, negate, result, ... */
     pcre2_code *re;
-    bool    negate;
-    char   *result;
-    size_t  skip_to;		/* IF: index of its ENDIF */
-    int     line;
 } DICT_REGEXP_RULE;
 
 typedef struct dict_regexp {
     DICT_IMPL impl;
-    DICT_REGEXP_RULE *rules;
-    size_t  count;
+    DICT_PATTERN rules;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     VSTRING *value;
     VSTRING *err;
+    const char *key;			/* during a lookup */
 } DICT_REGEXP;
+
+/* dict_regexp_free_rule - release one rule's compiled pattern */
+static void dict_regexp_free_rule(DICT_PATTERN_RULE *rule)
+{
+    DICT_REGEXP_RULE *r = (DICT_REGEXP_RULE *) rule;
+
+    if (r->re)
+	pcre2_code_free(r->re);
+}
 
 /* dict_regexp_free - release */
 static void dict_regexp_free(DICT_IMPL *impl)
 {
     DICT_REGEXP *dr = (DICT_REGEXP *) impl;
 
-    for (size_t i = 0; i < dr->count; i++) {
-	if (dr->rules[i].re)
-	    pcre2_code_free(dr->rules[i].re);
-	myfree(dr->rules[i].result);
-    }
-    myfree(dr->rules);
+    dict_pattern_free(&dr->rules);
     if (dr->md)
 	pcre2_match_data_free(dr->md);
     if (dr->mctx)
@@ -87,20 +83,24 @@ static void dict_regexp_free(DICT_IMPL *impl)
 }
 
 /* dict_regexp_match - 1 match, 0 no match, -1 error (limit) */
-static int dict_regexp_match(DICT_REGEXP *dr, DICT_REGEXP_RULE *r, const char *key)
+static int dict_regexp_match(DICT_PATTERN_RULE *rule, void *context)
 {
-    int     rc = pcre2_match(r->re, (PCRE2_SPTR) key, strlen(key), 0, 0, dr->md, dr->mctx);
+    DICT_REGEXP *dr = (DICT_REGEXP *) context;
+    DICT_REGEXP_RULE *r = (DICT_REGEXP_RULE *) rule;
+    int     rc = pcre2_match(r->re, (PCRE2_SPTR) dr->key, strlen(dr->key), 0, 0,
+			     dr->md, dr->mctx);
 
     if (rc >= 0)
-	return r->negate ? 0 : 1;
+	return 1;
     if (rc == PCRE2_ERROR_NOMATCH)
-	return r->negate ? 1 : 0;
-    vstring_fmt(dr->err, "line %d: matching \"%.100s\": PCRE2 error %d", r->line, key, rc);
+	return 0;
+    vstring_fmt(dr->err, "line %d: matching \"%.100s\": PCRE2 error %d",
+		rule->line, dr->key, rc);
     return -1;
 }
 
 /* dict_regexp_expand - substitute $n in the result */
-static int dict_regexp_expand(DICT_REGEXP *dr, DICT_REGEXP_RULE *r, const char *key)
+static int dict_regexp_expand(DICT_REGEXP *dr, DICT_PATTERN_RULE *r, const char *key)
 {
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(dr->md);
     uint32_t npairs = pcre2_get_ovector_count(dr->md);
@@ -141,45 +141,30 @@ static int dict_regexp_lookup(DICT_IMPL *impl, const char *key, const char **val
 			              const char **error_r)
 {
     DICT_REGEXP *dr = (DICT_REGEXP *) impl;
-    size_t  i = 0;
-    int     m;
+    DICT_PATTERN_RULE *r;
+    int     st;
 
-    while (i < dr->count) {
-	DICT_REGEXP_RULE *r = &dr->rules[i];
-
-	switch (r->kind) {
-	case DICT_REGEXP_K_ENDIF:
-	    i++;
-	    break;
-	case DICT_REGEXP_K_IF:
-	    if ((m = dict_regexp_match(dr, r, key)) < 0)
-		goto error;
-	    i = m ? i + 1 : r->skip_to + 1;
-	    break;
-	case DICT_REGEXP_K_RULE:
-	    if ((m = dict_regexp_match(dr, r, key)) < 0)
-		goto error;
-	    if (m) {
-		if (r->negate)
-		    vstring_set(dr->value, r->result);
-		else if (dict_regexp_expand(dr, r, key) < 0)
-		    goto error;
-		*value_r = STR(dr->value);
-		return DICT_FOUND;
-	    }
-	    i++;
-	    break;
-	}
-    }
-    return DICT_NOTFOUND;
+    dr->key = key;
+    st = dict_pattern_first(&dr->rules, dict_regexp_match, dr, &r);
+    dr->key = NULL;
+    if (st == 0)
+	return DICT_NOTFOUND;
+    if (st < 0)
+	goto error;
+    if (r->negate)
+	vstring_set(dr->value, r->result);
+    else if (dict_regexp_expand(dr, r, key) < 0)
+	goto error;
+    *value_r = STR(dr->value);
+    return DICT_FOUND;
 
 error:
     *error_r = STR(dr->err);
     return DICT_ERROR;
 }
 
-/* dict_regexp_check_result - validate $ references against the groups */
-static const char *dict_regexp_check_result(const char *result, uint32_t ncap, bool negate)
+/* dict_regexp_check_refs - validate $ references against the groups */
+static const char *dict_regexp_check_refs(const char *result, uint32_t ncap, bool negate)
 {
     for (const char *s = result; *s; s++) {
 	if (*s != '$')
@@ -277,142 +262,71 @@ static pcre2_code *dict_regexp_compile(const char **sp, bool pcre, VSTRING *why)
     return re;
 }
 
-/* dict_regexp_parse_line - one logical line into a rule; -1 with why */
-static int dict_regexp_parse_line(DICT_REGEXP_RULE *r, const char *s, bool pcre, VSTRING *why)
+/* dict_regexp_parse - "/pattern/flags" at *sp into the rule; -1 with why */
+static int dict_regexp_parse(DICT_PATTERN_RULE *rule, const char **sp, void *context,
+			             VSTRING *why)
 {
-    memset(r, 0, sizeof(*r));
-    if (strncasecmp(s, "endif", 5) == 0 && (s[5] == 0 || isspace((unsigned char) s[5]))) {
-	for (s += 5; isspace((unsigned char) *s); s++)
-	     /* void */ ;
-	if (*s) {
-	    vstring_set(why, "text after endif");
-	    return -1;
-	}
-	r->kind = DICT_REGEXP_K_ENDIF;
-	return 0;
-    }
-    r->kind = DICT_REGEXP_K_RULE;
-    if (strncasecmp(s, "if", 2) == 0 && isspace((unsigned char) s[2])) {
-	r->kind = DICT_REGEXP_K_IF;
-	for (s += 2; isspace((unsigned char) *s); s++)
-	     /* void */ ;
-    }
-    if (*s == '!') {
-	r->negate = true;
-	s++;
-    }
-    if ((r->re = dict_regexp_compile(&s, pcre, why)) == NULL)
-	return -1;
-    while (isspace((unsigned char) *s))
-	s++;
-    if (r->kind == DICT_REGEXP_K_IF) {
-	if (*s) {
-	    vstring_set(why, "text after if /pattern/");
-	    return -1;
-	}
-	return 0;
-    }
-    if (*s == 0) {
-	vstring_set(why, "no result after pattern");
-	return -1;
-    }
+    DICT_REGEXP_RULE *r = (DICT_REGEXP_RULE *) rule;
+    bool    pcre = *(const bool *) context;
+
+    return (r->re = dict_regexp_compile(sp, pcre, why)) == NULL ? -1 : 0;
+}
+
+/* dict_regexp_check_result - $ references in the result; -1 with why */
+static int dict_regexp_check_result(DICT_PATTERN_RULE *rule, const char *result, VSTRING *why)
+{
+    DICT_REGEXP_RULE *r = (DICT_REGEXP_RULE *) rule;
     uint32_t ncap = 0;
     const char *bad;
 
     pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &ncap);
-    if ((bad = dict_regexp_check_result(s, ncap, r->negate)) != NULL) {
+    if ((bad = dict_regexp_check_refs(result, ncap, rule->negate)) != NULL) {
 	vstring_set(why, bad);
 	return -1;
     }
-    r->result = mystrdup(s);
     return 0;
 }
+
+static const DICT_PATTERN_OPS dict_regexp_ops = {
+    .rule_size = sizeof(DICT_REGEXP_RULE),
+    .if_what = "/pattern/",
+    .what = "pattern",
+    .parse = dict_regexp_parse,
+    .check_result = dict_regexp_check_result,
+    .free_rule = dict_regexp_free_rule,
+};
 
 /* dict_regexp_open - parse the whole file */
 DICT_IMPL *dict_regexp_open(const char *type, const char *name, int open_flags PH_UNUSED,
 			            int dict_flags PH_UNUSED, const char **error_r)
 {
-    static VSTRING *msg;
     bool    pcre = strcmp(type, "pcre") == 0;
-    DICT_TEXT *tp;
-    DICT_REGEXP *dr;
-    const char *line, *value;
-    int     lineno, st;
-    size_t  alloc = 16, *stack = NULL, depth = 0;
+    DICT_REGEXP *dr = mycalloc(1, sizeof(*dr));
     uint32_t maxcap = 0;
-    VSTRING *why = vstring_alloc(100);
 
-    if (msg == NULL)
-	msg = vstring_alloc(100);
-    if ((tp = dict_text_open(name, DICT_TEXT_LINES, error_r)) == NULL) {
-	vstring_free(&why);
+    if (dict_pattern_load(&dr->rules, name, &dict_regexp_ops, &pcre, error_r) < 0) {
+	myfree(dr);
 	return NULL;
     }
-    dr = mycalloc(1, sizeof(*dr));
+    for (size_t i = 0; i < dr->rules.count; i++) {
+	DICT_REGEXP_RULE *r = (DICT_REGEXP_RULE *) dict_pattern_rule(&dr->rules, i);
+	uint32_t ncap = 0;
+
+	if (r->re) {
+	    pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &ncap);
+	    if (ncap > maxcap)
+		maxcap = ncap;
+	}
+    }
     dr->impl.props = DICT_PROP_PATTERN;
     dr->impl.lookup = dict_regexp_lookup;
     dr->impl.close = dict_regexp_free;
     dr->impl.file = mystrdup(name);
     dr->value = vstring_alloc(100);
     dr->err = vstring_alloc(100);
-    dr->rules = mymalloc(alloc * sizeof(*dr->rules));
-    while ((st = dict_text_next(tp, &line, &value, &lineno, error_r)) > 0) {
-	DICT_REGEXP_RULE *r;
-
-	if (dr->count == alloc) {
-	    alloc *= 2;
-	    dr->rules = myreallocarray(dr->rules, alloc, sizeof(*dr->rules));
-	}
-	r = &dr->rules[dr->count];
-	st = dict_regexp_parse_line(r, line, pcre, why);
-	r->line = lineno;
-	dr->count++;
-	if (st < 0)
-	    goto syntax;
-	if (r->kind == DICT_REGEXP_K_IF) {
-	    stack = myreallocarray(stack, depth + 1, sizeof(*stack));
-	    stack[depth++] = dr->count - 1;
-	} else if (r->kind == DICT_REGEXP_K_ENDIF) {
-	    if (depth == 0) {
-		vstring_set(why, "endif without matching if");
-		goto syntax;
-	    }
-	    dr->rules[stack[--depth]].skip_to = dr->count - 1;
-	}
-	if (r->re) {
-	    uint32_t ncap = 0;
-
-	    pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &ncap);
-	    if (ncap > maxcap)
-		maxcap = ncap;
-	}
-    }
-    if (st < 0) {
-	vstring_set(msg, *error_r);		/* the reader's buffer goes away */
-	*error_r = STR(msg);
-	goto fail;
-    }
-    if (depth > 0) {
-	lineno = dr->rules[stack[depth - 1]].line;
-	vstring_set(why, "if without matching endif");
-	goto syntax;
-    }
-    dict_text_close(&tp);
-    myfree(stack);
-    vstring_free(&why);
     dr->md = pcre2_match_data_create(maxcap + 1, NULL);
     dr->mctx = pcre2_match_context_create(NULL);
     pcre2_set_match_limit(dr->mctx, DICT_REGEXP_MATCH_LIMIT);
     pcre2_set_depth_limit(dr->mctx, DICT_REGEXP_DEPTH_LIMIT);
     return &dr->impl;
-
-syntax:
-    vstring_fmt(msg, "%s, line %d: %s", name, lineno, STR(why));
-    *error_r = STR(msg);
-fail:
-    dict_text_close(&tp);
-    myfree(stack);
-    vstring_free(&why);
-    dict_regexp_free(&dr->impl);
-    return NULL;
 }

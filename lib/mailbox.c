@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iostuff.h"
 #include "mailbox.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -42,42 +43,16 @@ static int set_error(VSTRING *why, char dsn_r[16], const char *what, const char 
     return -1;
 }
 
-/* write_all - write everything, retrying short writes */
-static int write_all(int fd, const char *buf, size_t len)
+/* mailbox_read_chunk - up to COPY_CHUNK of the left bytes at off; -1 with
+ * errno (EIO when the source ends early) */
+static ssize_t mailbox_read_chunk(const MAILBOX_SRC *src, char *buf, off_t off, off_t left)
 {
-    while (len > 0) {
-	ssize_t n = write(fd, buf, len);
+    size_t want = left > COPY_CHUNK ? COPY_CHUNK : (size_t) left;
+    ssize_t n = iostuff_pread_all(src->fd, buf, want, off);
 
-	if (n < 0 && errno == EINTR)
-	    continue;
-	if (n <= 0) {
-	    if (n == 0)
-		errno = EIO;
-	    return -1;
-	}
-	buf += n;
-	len -= (size_t) n;
-    }
-    return 0;
-}
-
-/* read_at - pread everything or fail */
-static ssize_t read_at(int fd, char *buf, size_t len, off_t off)
-{
-    size_t done = 0;
-
-    while (done < len) {
-	ssize_t n = pread(fd, buf + done, len - done, off + (off_t) done);
-
-	if (n < 0 && errno == EINTR)
-	    continue;
-	if (n < 0)
-	    return -1;
-	if (n == 0)
-	    break;
-	done += (size_t) n;
-    }
-    return (ssize_t) done;
+    if (n == 0)
+	errno = EIO;
+    return n > 0 ? n : -1;
 }
 
 /* copy_region - copy src->length bytes from src->fd at offset into out */
@@ -88,16 +63,13 @@ static int copy_region(int out, const MAILBOX_SRC *src)
     int status = 0;
 
     while (left > 0) {
-	size_t want = left > COPY_CHUNK ? COPY_CHUNK : (size_t) left;
-	ssize_t n = read_at(src->fd, buf, want, off);
+	ssize_t n = mailbox_read_chunk(src, buf, off, left);
 
-	if (n <= 0) {
-	    if (n == 0)
-		errno = EIO;
+	if (n < 0) {
 	    status = -1;
 	    break;
 	}
-	if (write_all(out, buf, (size_t) n) < 0) {
+	if (iostuff_write_all(out, buf, (size_t) n) < 0) {
 	    status = -1;
 	    break;
 	}
@@ -214,7 +186,7 @@ int maildir_deliver(const char *dir, const MAILBOX_SRC *src, off_t size_limit,
 	set_error(why, dsn_r, "create maildir file", STR(tmp), errno);
 	goto out;
     }
-    if ((src->prologue_len && write_all(fd, src->prologue, src->prologue_len) < 0)
+    if ((src->prologue_len && iostuff_write_all(fd, src->prologue, src->prologue_len) < 0)
 	|| copy_region(fd, src) < 0) {
 	set_error(why, dsn_r, "write maildir file", STR(tmp), errno);
 	goto unlink_tmp;
@@ -304,12 +276,9 @@ static int mbox_write_quoted(int out, const MAILBOX_SRC *src)
     size_t npend = 0;
 
     while (left > 0) {
-	size_t want = left > COPY_CHUNK ? COPY_CHUNK : (size_t) left;
-	ssize_t n = read_at(src->fd, in, want, off);
+	ssize_t n = mailbox_read_chunk(src, in, off, left);
 
-	if (n <= 0) {
-	    if (n == 0)
-		errno = EIO;
+	if (n < 0) {
 	    status = -1;
 	    goto out;
 	}
@@ -339,7 +308,7 @@ static int mbox_write_quoted(int out, const MAILBOX_SRC *src)
 	    if (c == '\n')
 		bol = true;
 	}
-	if (write_all(out, STR(obuf), LEN(obuf)) < 0) {
+	if (iostuff_write_all(out, STR(obuf), LEN(obuf)) < 0) {
 	    status = -1;
 	    goto out;
 	}
@@ -348,14 +317,14 @@ static int mbox_write_quoted(int out, const MAILBOX_SRC *src)
 	left -= n;
     }
     if (npend) {
-	if (write_all(out, pend, npend) < 0) {
+	if (iostuff_write_all(out, pend, npend) < 0) {
 	    status = -1;
 	    goto out;
 	}
 	last_nl = false;
     }
     /* A message ends with an empty line before the next From_ line. */
-    status = write_all(out, last_nl ? "\n" : "\n\n", last_nl ? 1 : 2);
+    status = iostuff_write_all(out, last_nl ? "\n" : "\n\n", last_nl ? 1 : 2);
 out:
     myfree(in);
     vstring_free(&obuf);
@@ -431,8 +400,8 @@ int mbox_deliver(const char *path, const MAILBOX_SRC *src, off_t size_limit,
 	ph_strlcpy(dsn_r, "5.2.2", 16);
 	goto unlock_out;
     }
-    if (write_all(fd, STR(from), LEN(from)) < 0
-	|| (src->prologue_len && write_all(fd, src->prologue, src->prologue_len) < 0)
+    if (iostuff_write_all(fd, STR(from), LEN(from)) < 0
+	|| (src->prologue_len && iostuff_write_all(fd, src->prologue, src->prologue_len) < 0)
 	|| mbox_write_quoted(fd, src) < 0
 	|| fsync(fd) < 0) {
 	set_error(why, dsn_r, "write mailbox", path, errno);

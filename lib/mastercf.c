@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "argv.h"
+#include "config.h"
+#include "logical_line.h"
 #include "mastercf.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -27,7 +29,6 @@
 
 #define MASTERCF_MAX_LINE   (1024 * 1024)
 #define MASTERCF_MAX_NUMBER 1000000000
-#define MASTERCF_QUOTE_MAX  60
 
 static VSTRING *mastercf_err;
 
@@ -55,20 +56,10 @@ static const char *PH_PRINTF(3, 4) mastercf_error(const char *path, int line,
     return STR(mastercf_err);
 }
 
-/* mastercf_quote - printable, shortened copy for a message */
+/* mastercf_quote - printable, shortened copy of a string for a message */
 static const char *mastercf_quote(VSTRING *buf, const char *text)
 {
-    size_t  len = strlen(text);
-
-    vstring_reset(buf);
-    for (size_t i = 0; i < len && i < MASTERCF_QUOTE_MAX; i++) {
-        unsigned char ch = (unsigned char) text[i];
-
-        vstring_addch(buf, ch >= 0x20 && ch < 0x7f ? ch : '?');
-    }
-    if (len > MASTERCF_QUOTE_MAX)
-        vstring_cat(buf, "...");
-    return STR(buf);
+    return config_quote(buf, text, strlen(text));
 }
 
 /* mastercf_entry_free - release one entry */
@@ -215,17 +206,6 @@ static int mastercf_number(const char *text, size_t len, int *val_r)
     return 0;
 }
 
-/* mastercf_valid_name - [A-Za-z0-9_]+ */
-static bool mastercf_valid_name(const char *name, size_t len)
-{
-    if (len == 0)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isalnum((unsigned char) name[i]) && name[i] != '_')
-            return false;
-    return true;
-}
-
 /* mastercf_override - "name=value" (or "name = value" in braces) */
 static int mastercf_override(MASTER_ENTRY *ent, const char *text, const char **why)
 {
@@ -239,7 +219,7 @@ static int mastercf_override(MASTER_ENTRY *ent, const char *text, const char **w
     }
     ne = eq;
     mastercf_trim(&ns, &ne);
-    if (!mastercf_valid_name(ns, (size_t) (ne - ns))) {
+    if (!config_valid_name(ns, (size_t) (ne - ns))) {
         *why = "-o: bad parameter name";
         return -1;
     }
@@ -415,16 +395,56 @@ static int mastercf_flush(MASTER_TABLE *mt, VSTRING *lline, int lstart, int flag
     return mastercf_add(mt, ent, why);
 }
 
+typedef struct mastercf_read_ctx {
+    MASTER_TABLE *mt;
+    int     flags;
+} MASTERCF_READ_CTX;
+
+/* mastercf_read_line - logical_line callback: one service entry */
+static int mastercf_read_line(VSTRING *lline, int lstart, void *context, const char **why)
+{
+    MASTERCF_READ_CTX *ctx = context;
+
+    return mastercf_flush(ctx->mt, lline, lstart, ctx->flags, why);
+}
+
+/* mastercf_read_error - logical_line callback: master.cf's message shapes */
+static const char *mastercf_read_error(LOGICAL_LINE_ERR err, int lineno,
+                                               const char *text PH_UNUSED,
+                                               size_t len PH_UNUSED, void *context)
+{
+    const char *path = ((MASTERCF_READ_CTX *) context)->mt->path;
+
+    switch (err) {
+    case LOGICAL_LINE_ERR_READ:
+        return mastercf_error(path, 0, "read error: %s", strerror(errno));
+    case LOGICAL_LINE_ERR_NUL:
+        return mastercf_error(path, lineno, "NUL byte in line");
+    case LOGICAL_LINE_ERR_LONG:
+        return mastercf_error(path, lineno, "line longer than %d bytes", MASTERCF_MAX_LINE);
+    case LOGICAL_LINE_ERR_LOGICAL_LONG:
+        return mastercf_error(path, lineno, "logical line longer than %d bytes",
+                              MASTERCF_MAX_LINE);
+    case LOGICAL_LINE_ERR_CONT_FIRST:
+        return mastercf_error(path, lineno,
+                          "continuation line (starting with white space) before any service");
+    }
+    return mastercf_error(path, lineno, "unknown read error");
+}
+
 /* mastercf_read_flags - parse a master.cf */
 MASTER_TABLE *mastercf_read_flags(const char *path, int flags, const char **error_r)
 {
+    static const LOGICAL_LINE_OPS ops = {
+        .max_line = MASTERCF_MAX_LINE,
+        .line = mastercf_read_line,
+        .error = mastercf_read_error,
+    };
+    MASTERCF_READ_CTX ctx;
     MASTER_TABLE *mt;
-    VSTRING *phys = vstring_alloc(256);
-    VSTRING *lline = vstring_alloc(256);
     FILE   *fp;
-    int     lineno = 0, lstart = 0, ch = 0;
-    bool    have = false, ok = false;
     const char *dummy;
+    int     st;
 
     if (error_r == NULL)
         error_r = &dummy;
@@ -433,80 +453,15 @@ MASTER_TABLE *mastercf_read_flags(const char *path, int flags, const char **erro
         *error_r = mastercf_error("open", 0, "%s", path);
         vstring_truncate(mastercf_err, LEN(mastercf_err) - strlen(path) - 2);
         vstring_fmt_append(mastercf_err, " %s: %s", path, strerror(errno));
-        vstring_free(&phys);
-        vstring_free(&lline);
         return NULL;
     }
     mt = mycalloc(1, sizeof(*mt));
     mt->path = mystrdup(path);
-    vstring_set_limit(phys, MASTERCF_MAX_LINE);
-    vstring_set_limit(lline, MASTERCF_MAX_LINE);
-    while (ch != EOF) {
-        bool    nul = false;
-        const char *cp;
-        size_t  len, skip = 0;
-
-        vstring_reset(phys);
-        while ((ch = getc(fp)) != EOF && ch != '\n') {
-            if (ch == 0)
-                nul = true;
-            vstring_addch(phys, ch);
-            if (phys->overflow)
-                break;
-        }
-        if (ch == EOF && LEN(phys) == 0 && !phys->overflow) {
-            if (ferror(fp)) {
-                *error_r = mastercf_error(path, 0, "read error: %s", strerror(errno));
-                goto out;
-            }
-            break;
-        }
-        lineno++;
-        if (nul) {
-            *error_r = mastercf_error(path, lineno, "NUL byte in line");
-            goto out;
-        }
-        if (phys->overflow) {
-            *error_r = mastercf_error(path, lineno, "line longer than %d bytes", MASTERCF_MAX_LINE);
-            goto out;
-        }
-        cp = STR(phys);
-        len = LEN(phys);
-        while (len > 0 && isspace((unsigned char) cp[len - 1]))
-            len--;
-        while (skip < len && isspace((unsigned char) cp[skip]))
-            skip++;
-        if (skip == len || cp[skip] == '#')
-            continue;
-        if (skip > 0) {
-            if (!have) {
-                *error_r = mastercf_error(path, lineno,
-                           "continuation line (starting with white space) before any service");
-                goto out;
-            }
-            vstring_addch(lline, ' ');
-            vstring_catn(lline, cp + skip, len - skip);
-            if (lline->overflow) {
-                *error_r = mastercf_error(path, lstart, "logical line longer than %d bytes",
-                                          MASTERCF_MAX_LINE);
-                goto out;
-            }
-            continue;
-        }
-        if (have && mastercf_flush(mt, lline, lstart, flags, error_r) < 0)
-            goto out;
-        vstring_setn(lline, cp, len);
-        lstart = lineno;
-        have = true;
-    }
-    if (have && mastercf_flush(mt, lline, lstart, flags, error_r) < 0)
-        goto out;
-    ok = true;
-out:
+    ctx.mt = mt;
+    ctx.flags = flags;
+    st = logical_line_read(fp, &ops, &ctx, error_r);
     fclose(fp);
-    vstring_free(&phys);
-    vstring_free(&lline);
-    if (!ok)
+    if (st < 0)
         mastercf_free(&mt);
     return mt;
 }

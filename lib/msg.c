@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iostuff.h"
 #include "msg.h"
 
 #define MSG_MAX_LINE 4096
@@ -121,21 +122,6 @@ int msg_error_count(void)
 static const char *const msg_prefix[] = {"", "warning: ", "error: ", "fatal: ", "panic: "};
 static const int msg_syslog_prio[] = {LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT, LOG_CRIT};
 
-/* write_all - write or give up (logging must never block forever or recurse) */
-static void write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        buf += n;
-        len -= (size_t) n;
-    }
-}
-
 /* msg_vprintf - format and emit one line at the given level */
 void msg_vprintf(int level, const char *fmt, va_list ap)
 {
@@ -170,7 +156,7 @@ void msg_vprintf(int level, const char *fmt, va_list ap)
         if ((size_t) n > sizeof(line) - 2)
             n = (int) sizeof(line) - 2;
         line[n++] = '\n';
-        write_all(msg_logfd, line, (size_t) n);
+        (void) iostuff_write_all(msg_logfd, line, (size_t) n);
     }
     if (msg_dest & MSG_TO_STDERR) {
         const char *name = strrchr(msg_progname, '/');
@@ -181,7 +167,7 @@ void msg_vprintf(int level, const char *fmt, va_list ap)
         if ((size_t) n > sizeof(line) - 2)
             n = (int) sizeof(line) - 2;
         line[n++] = '\n';
-        write_all(2, line, (size_t) n);
+        (void) iostuff_write_all(2, line, (size_t) n);
     }
     errno = saved_errno;
 }

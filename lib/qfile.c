@@ -41,6 +41,7 @@
 
 #include "argv.h"
 #include "mail_queue.h"
+#include "iostuff.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "qfile.h"
@@ -103,24 +104,6 @@ static void qfile_rec_append(VSTRING *buf, int type, const char *data, size_t le
     qfile_rec_start(buf, type, len);
     vstring_catn(buf, data, len);
     vstring_addch(buf, '\n');
-}
-
-/* qfile_write_all - write len bytes, retrying short writes; 0 or -1 */
-int qfile_write_all(int fd, const void *buf, size_t len)
-{
-    const char *cp = buf;
-    ssize_t n;
-
-    while (len > 0) {
-	if ((n = write(fd, cp, len)) < 0) {
-	    if (errno == EINTR)
-		continue;
-	    return -1;
-	}
-	cp += n;
-	len -= (size_t) n;
-    }
-    return 0;
 }
 
 /* ---- writer ---- */
@@ -309,7 +292,7 @@ static int qfile_writer_flush(QFILE_WRITER *qw, const char **error_r)
 {
     if (LEN(qw->wbuf) == 0)
 	return 0;
-    if (qfile_write_all(qw->fd, STR(qw->wbuf), LEN(qw->wbuf)) < 0) {
+    if (iostuff_write_all(qw->fd, STR(qw->wbuf), LEN(qw->wbuf)) < 0) {
 	*error_r = qfile_error("write %s: %s", STR(qw->path), strerror(errno));
 	qw->failed = true;
 	return -1;
@@ -371,7 +354,7 @@ int qfile_writer_content(QFILE_WRITER *qw, const void *buf, size_t len,
     if (qfile_writer_flush(qw, error_r) < 0)
 	return -1;
     if (len >= QFILE_WBUF_SIZE) {
-	if (qfile_write_all(qw->fd, buf, len) < 0) {
+	if (iostuff_write_all(qw->fd, buf, len) < 0) {
 	    *error_r = qfile_error("write %s: %s", STR(qw->path), strerror(errno));
 	    qw->failed = true;
 	    return -1;
@@ -533,24 +516,11 @@ void qfile_close(QFILE **qfp)
 /* qfile_pread_all - pread exactly len bytes at off; 0, or -1 (errno 0 at EOF) */
 static int qfile_pread_all(int fd, void *buf, size_t len, off_t off)
 {
-    char   *cp = buf;
-    ssize_t n;
+    ssize_t n = iostuff_pread_all(fd, buf, len, off);
 
-    while (len > 0) {
-	if ((n = pread(fd, cp, len, off)) < 0) {
-	    if (errno == EINTR)
-		continue;
-	    return -1;
-	}
-	if (n == 0) {
-	    errno = 0;
-	    return -1;
-	}
-	cp += n;
-	len -= (size_t) n;
-	off += n;
-    }
-    return 0;
+    if (n >= 0 && (size_t) n < len)
+	errno = 0;
+    return n >= 0 && (size_t) n == len ? 0 : -1;
 }
 
 /* qfile_corrupt_error - "name: offset N: " plus formatted text */
@@ -942,7 +912,7 @@ int qfile_content_copy(const QFILE *qf, int fd)
 	    errno = EIO;			/* file shrank under us */
 	    return -1;
 	}
-	if (qfile_write_all(fd, buf, (size_t) n) < 0)
+	if (iostuff_write_all(fd, buf, (size_t) n) < 0)
 	    return -1;
 	off += n;
     }

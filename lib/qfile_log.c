@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "mail_queue.h"
+#include "iostuff.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "qfile.h"
@@ -96,7 +97,7 @@ int qfile_log_append(const char *log_queue, const char *id, const QFILE_LOG_ENTR
 	*error_r = qfile_error("open %s: %s", STR(path), strerror(errno));
 	goto out;
     }
-    if (qfile_write_all(fd, STR(rec), LEN(rec)) < 0) {
+    if (iostuff_write_all(fd, STR(rec), LEN(rec)) < 0) {
 	*error_r = qfile_error("write %s: %s", STR(path), strerror(errno));
 	goto out;
     }

@@ -12,8 +12,6 @@
 const char *qfile_error(const char *fmt, ...) PH_PRINTF(1, 2);
 /* qfile_rec_start - append "TYPE%08x " for len bytes of DATA */
 void qfile_rec_start(VSTRING *buf, int type, size_t len);
-/* qfile_write_all - write everything; 0 or -1 with errno */
-int qfile_write_all(int fd, const void *buf, size_t len);
 /* qfile_hexval - exactly n lowercase hex digits, or -1 */
 long long qfile_hexval(const char *cp, int n);
 /* qfile_decval - 1..18 decimal digits, or -1 */

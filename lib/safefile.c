@@ -32,6 +32,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "iostuff.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "safefile.h"
@@ -175,29 +176,6 @@ SAFE_FILE *safe_file_create(const char *path, mode_t mode, const char **error_r)
     return sf;
 }
 
-/* safe_write_all - write every byte, retrying short writes and EINTR */
-static int safe_write_all(int fd, const void *buf, size_t len)
-{
-    const char *cp = buf;
-
-    while (len > 0) {
-        ssize_t n = write(fd, cp, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (n == 0) {
-            errno = EIO;
-            return -1;
-        }
-        cp += n;
-        len -= (size_t) n;
-    }
-    return 0;
-}
-
 /* safe_file_write - write all bytes; an error is latched */
 int safe_file_write(SAFE_FILE *sf, const void *buf, size_t len)
 {
@@ -205,7 +183,7 @@ int safe_file_write(SAFE_FILE *sf, const void *buf, size_t len)
         errno = EBADF;
         return -1;
     }
-    if (safe_write_all(sf->fd, buf, len) < 0) {
+    if (iostuff_write_all(sf->fd, buf, len) < 0) {
         int saved = errno;
 
         (void) close(sf->fd);

@@ -42,6 +42,7 @@
 
 #include "config.h"
 #include "events.h"
+#include "iostuff.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "privs.h"
@@ -240,14 +241,8 @@ PH_NORETURN static void server_proxy(int sock)
             if (n <= 0) {
                 in_open = false;
                 shutdown(sock, SHUT_WR);
-            } else {
-                for (ssize_t off = 0; off < n;) {
-                    ssize_t w = write(sock, buf + off, (size_t) (n - off));
-
-                    if (w <= 0)
-                        _exit(1);
-                    off += w;
-                }
+            } else if (iostuff_write_all(sock, buf, (size_t) n) < 0) {
+                _exit(1);
             }
         }
         if (pfd[1].revents) {
@@ -255,14 +250,8 @@ PH_NORETURN static void server_proxy(int sock)
 
             if (n <= 0) {
                 sock_open = false;
-            } else {
-                for (ssize_t off = 0; off < n;) {
-                    ssize_t w = write(1, buf + off, (size_t) (n - off));
-
-                    if (w <= 0)
-                        _exit(1);
-                    off += w;
-                }
+            } else if (iostuff_write_all(1, buf, (size_t) n) < 0) {
+                _exit(1);
             }
         }
     }

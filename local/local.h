@@ -124,6 +124,9 @@ void local_eugid_set(uid_t uid, gid_t gid);
 void local_eugid_root(void);
 /* local_child_privs - in a forked child: become uid/gid for real */
 void local_child_privs(uid_t uid, gid_t gid);
+/* local_privs_default - file and command deliveries never run as root:
+ * root's become default_privs; 0, or -1 after reporting a deferral */
+int local_privs_default(LOCAL_STATE *state);
 
 /* local_alias.c */
 /* local_alias - expand state.address's local part through alias_maps:
@@ -151,6 +154,14 @@ void local_forward_flush(LOCAL_RCPT *lrc, const LOCAL_STATE *state);
 /* local_mailbox.c */
 /* local_mailbox - deliver to the user's mailbox (or mailbox_command) */
 void local_mailbox(LOCAL_STATE state, const struct passwd *pw);
+/* local_mailbox_store - deliver src to the Maildir (maildir) or mbox at
+ * path with the current identity; 0, or -1 with why and dsn */
+int local_mailbox_store(const char *path, bool maildir, const MAILBOX_SRC *src,
+			off_t limit, VSTRING *why, char dsn[16]);
+/* local_mailbox_report - log a mailbox delivery: "delivered to maildir",
+ * "delivered to mailbox" (rc 0) or the failure in why and dsn */
+void local_mailbox_report(const LOCAL_STATE *state, int rc, bool maildir,
+			  const char *dsn, const VSTRING *why);
 
 /* local_command.c */
 /* local_command - deliver to |command as state.uid/gid */

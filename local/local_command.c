@@ -146,6 +146,7 @@ typedef struct {
     off_t   off, end;
     char    buf[16384];
     size_t  len, pos;
+    bool    error;			/* the queue file could not be read */
 } LOCAL_INPUT;
 
 /* local_input_fill - next chunk; false at the end */
@@ -166,8 +167,10 @@ static bool local_input_fill(LOCAL_INPUT *in)
 	size_t want = (size_t) (in->end - in->off) < sizeof(in->buf) ? (size_t) (in->end - in->off) : sizeof(in->buf);
 	ssize_t n = pread(in->fd, in->buf, want, in->off);
 
-	if (n <= 0)
+	if (n <= 0) {
+	    in->error = true;
 	    return false;
+	}
 	in->off += n;
 	in->len = (size_t) n;
 	in->pos = 0;
@@ -193,14 +196,8 @@ void local_command(LOCAL_STATE state, const char *command)
     vstring_fmt(key, "command:%ld:%s", (long) state.uid, command);
     if (local_duplicate(&state, STR(key)))
 	goto out;
-    if (local_privileged && state.uid == 0) {
-	/* Never as root: the .forward or alias of root runs as default_privs. */
-	if (privs_lookup(var_default_privs, &state.uid, &state.gid) < 0 || state.uid == 0) {
-	    local_result(&state, DEL_STAT_DEFER, "4.3.5", "default_privs user \"%s\" is unknown or root",
-			 var_default_privs);
-	    goto out;
-	}
-    }
+    if (local_privs_default(&state) < 0)
+	goto out;
     delivered = state.exp_type == LOCAL_EXP_NONE || local_delivered_wanted("command");
     {
 	char date[64];
@@ -258,6 +255,11 @@ void local_command(LOCAL_STATE state, const char *command)
 	}
 	timeout_ms = (int) (deadline - now) * 1000;
 	if (inp[1] >= 0 && !local_input_fill(in)) {
+	    if (in->error) {
+		/* Never let a command see a truncated message as complete. */
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+	    }
 	    close(inp[1]);
 	    inp[1] = -1;
 	}
@@ -327,7 +329,10 @@ void local_command(LOCAL_STATE state, const char *command)
 	vstring_truncate(out, LEN(out) - 1);
 
 #define OUTPUT (LEN(out) ? ". Command output: " : ""), STR(out)
-    if (timed_out) {
+    if (in->error) {
+	local_result(&state, DEL_STAT_DEFER, "4.3.0", "cannot read the queue file for \"%s\": %s",
+		     command, strerror(EIO));
+    } else if (timed_out) {
 	local_result(&state, DEL_STAT_BOUNCE, "5.3.0", "command time limit exceeded: \"%s\"%s%s",
 		     command, OUTPUT);
     } else if (WIFSIGNALED(status)) {

@@ -46,14 +46,8 @@ void local_file(LOCAL_STATE state, const char *path)
     vstring_fmt(key, "file:%ld:%s", (long) state.uid, path);
     if (local_duplicate(&state, STR(key)))
 	goto out;
-    if (local_privileged && state.uid == 0) {
-	/* Never as root: the .forward or alias of root runs as default_privs. */
-	if (privs_lookup(var_default_privs, &state.uid, &state.gid) < 0 || state.uid == 0) {
-	    local_result(&state, DEL_STAT_DEFER, "4.3.5", "default_privs user \"%s\" is unknown or root",
-			 var_default_privs);
-	    goto out;
-	}
-    }
+    if (local_privs_default(&state) < 0)
+	goto out;
     local_prologue(pro, &state, local_delivered_wanted("file"));
     local_src(&src, &state, pro);
     if (pipe2(pfd, O_CLOEXEC) < 0) {
@@ -71,10 +65,7 @@ void local_file(LOCAL_STATE state, const char *path)
 
 	    close(pfd[0]);
 	    local_child_privs(state.uid, state.gid);
-	    if (maildir)
-		rc = maildir_deliver(path, &src, var_mailbox_size_limit, NULL, why, dsn);
-	    else
-		rc = mbox_deliver(path, &src, var_mailbox_size_limit, why, dsn);
+	    rc = local_mailbox_store(path, maildir, &src, var_mailbox_size_limit, why, dsn);
 	    if (rc == 0)
 		vstring_set(why, "ok");
 	    vstring_fmt(key, "%d %s %s", rc == 0 ? DEL_STAT_SENT : dsn[0] == '5' ? DEL_STAT_BOUNCE : DEL_STAT_DEFER,

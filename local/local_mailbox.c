@@ -37,6 +37,26 @@
 
 #include "local.h"
 
+/* local_mailbox_store - Maildir or mbox delivery with the current identity */
+int     local_mailbox_store(const char *path, bool maildir, const MAILBOX_SRC *src,
+			            off_t limit, VSTRING *why, char dsn[16])
+{
+    if (maildir)
+	return maildir_deliver(path, src, limit, NULL, why, dsn);
+    return mbox_deliver(path, src, limit, why, dsn);
+}
+
+/* local_mailbox_report - log the result of a mailbox delivery */
+void    local_mailbox_report(const LOCAL_STATE *state, int rc, bool maildir,
+			             const char *dsn, const VSTRING *why)
+{
+    if (rc == 0)
+	local_result(state, DEL_STAT_SENT, "2.0.0",
+		     maildir ? "delivered to maildir" : "delivered to mailbox");
+    else
+	local_result_why(state, dsn, STR(why));
+}
+
 /* local_spool_prepare - as root: make sure path is the user's own file */
 static int local_spool_prepare(const char *path, const struct passwd *pw, VSTRING *why,
 			       char dsn[16])
@@ -122,16 +142,10 @@ void local_mailbox(LOCAL_STATE state, const struct passwd *pw)
 	    rc = mbox_deliver(STR(path), &src, var_mailbox_size_limit, why, dsn);
     } else {
 	local_eugid_set(state.uid, state.gid);
-	if (maildir)
-	    rc = maildir_deliver(STR(path), &src, var_mailbox_size_limit, NULL, why, dsn);
-	else
-	    rc = mbox_deliver(STR(path), &src, var_mailbox_size_limit, why, dsn);
+	rc = local_mailbox_store(STR(path), maildir, &src, var_mailbox_size_limit, why, dsn);
 	local_eugid_root();
     }
-    if (rc == 0)
-	local_result(&state, DEL_STAT_SENT, "2.0.0", maildir ? "delivered to maildir" : "delivered to mailbox");
-    else
-	local_result_why(&state, dsn, STR(why));
+    local_mailbox_report(&state, rc, maildir, dsn, why);
 out:
     vstring_free(&key);
     vstring_free(&pro);

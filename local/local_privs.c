@@ -7,7 +7,8 @@
  * process then returns to root (local_eugid_root). Commands and files run
  * in a forked child that gives up root for good (local_child_privs).
  * Unprivileged (not root), all three are no-ops: everything runs as the
- * invoking user.
+ * invoking user. local_privs_default makes root's file and command
+ * deliveries (aliases, root's .forward) run as default_privs instead.
  *
  * Errors: a failed switch is fatal (we must never touch a user's files
  * with the wrong identity); in a child, fatal means the child exits and
@@ -18,6 +19,7 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "msg.h"
 #include "privs.h"
 
@@ -65,4 +67,17 @@ void local_child_privs(uid_t uid, gid_t gid)
     if (uid == 0)
 	msg_fatal("refusing to run a delivery as root");
     privs_drop(uid, gid);
+}
+
+/* local_privs_default - root's file and command deliveries as default_privs */
+int     local_privs_default(LOCAL_STATE *state)
+{
+    if (!local_privileged || state->uid != 0)
+	return 0;
+    if (privs_lookup(var_default_privs, &state->uid, &state->gid) < 0 || state->uid == 0) {
+	local_result(state, DEL_STAT_DEFER, "4.3.5", "default_privs user \"%s\" is unknown or root",
+		     var_default_privs);
+	return -1;
+    }
+    return 0;
 }

@@ -173,15 +173,9 @@ void local_virtual(LOCAL_STATE state)
 	}
 	vstring_free(&parent);
     }
-    if (maildir)
-	rc = maildir_deliver(STR(path), &src, var_virtual_mailbox_limit, NULL, why, dsn);
-    else
-	rc = mbox_deliver(STR(path), &src, var_virtual_mailbox_limit, why, dsn);
+    rc = local_mailbox_store(STR(path), maildir, &src, var_virtual_mailbox_limit, why, dsn);
     local_eugid_root();
-    if (rc == 0)
-	local_result(&state, DEL_STAT_SENT, "2.0.0", maildir ? "delivered to maildir" : "delivered to mailbox");
-    else
-	local_result_why(&state, dsn, STR(why));
+    local_mailbox_report(&state, rc, maildir, dsn, why);
 out:
     vstring_free(&path);
     vstring_free(&pro);

@@ -307,6 +307,7 @@ static void pickup_post_init(const char *service, char **argv)
     pickup_scan("W", 1, service, argv);
 }
 
+/* main - the trigger server skeleton with pickup's hooks */
 int main(int argc, char **argv)
 {
     static const SERVER_OPTS opts = {

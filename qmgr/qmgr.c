@@ -155,6 +155,7 @@ static void qmgr_post_init(const char *service, char **argv)
 					  qmgr_deferred_event, NULL);
 }
 
+/* main - the trigger server skeleton with qmgr's hooks */
 int main(int argc, char **argv)
 {
     static const SERVER_OPTS opts = {

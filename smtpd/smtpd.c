@@ -67,11 +67,14 @@
 #include "smtpd_chat.h"
 #include "smtpd_check.h"
 #include "smtpd_proto.h"
+#include "smtpd_sasl.h"
+#include "smtpd_tls.h"
 
 /* Verb table flags. */
 #define SMTPD_CMD_PRE_HELO (1 << 0)	/* allowed before HELO/EHLO with smtpd_helo_required */
 #define SMTPD_CMD_JUNK     (1 << 1)	/* counts towards smtpd_junk_command_limit */
 #define SMTPD_CMD_LAST     (1 << 2)	/* must end a pipelined group (RFC 2920) */
+#define SMTPD_CMD_PRE_TLS  (1 << 3)	/* allowed before STARTTLS at encrypt level */
 
 typedef struct smtpd_cmd {
     const char *name;
@@ -191,6 +194,10 @@ static int smtpd_ehlo_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
 	argv_add(kw, STR(size), (char *) 0);
     if (!var_disable_vrfy_command && !smtpd_ehlo_discarded(discard, "VRFY"))
 	argv_add(kw, "VRFY", (char *) 0);
+    if (smtpd_tls_offer(state) && !smtpd_ehlo_discarded(discard, "STARTTLS"))
+	argv_add(kw, "STARTTLS", (char *) 0);
+    if (!smtpd_ehlo_discarded(discard, "AUTH"))
+	smtpd_sasl_ehlo(state, kw);
     if (!smtpd_ehlo_discarded(discard, "ENHANCEDSTATUSCODES"))
 	argv_add(kw, "ENHANCEDSTATUSCODES", (char *) 0);
     if (!smtpd_ehlo_discarded(discard, "8BITMIME"))
@@ -614,6 +621,20 @@ static int smtpd_help_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
     return SMTPD_CMD_OK;
 }
 
+/* smtpd_starttls_verb - STARTTLS */
+static int smtpd_starttls_verb(SMTPD_STATE *state, int argc, char **argv, const char *args)
+{
+    (void) args;
+    return smtpd_starttls_cmd(state, argc, argv);
+}
+
+/* smtpd_auth_verb - AUTH */
+static int smtpd_auth_verb(SMTPD_STATE *state, int argc, char **argv, const char *args)
+{
+    (void) args;
+    return smtpd_auth_cmd(state, argc, argv);
+}
+
 /* smtpd_quit_cmd - QUIT */
 static int smtpd_quit_cmd(SMTPD_STATE *state, int argc, char **argv, const char *args)
 {
@@ -626,17 +647,19 @@ static int smtpd_quit_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
 }
 
 static const SMTPD_CMD smtpd_cmd_table[] = {
-    {"HELO", smtpd_helo_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_LAST},
-    {"EHLO", smtpd_ehlo_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_LAST},
+    {"HELO", smtpd_helo_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_PRE_TLS | SMTPD_CMD_LAST},
+    {"EHLO", smtpd_ehlo_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_PRE_TLS | SMTPD_CMD_LAST},
+    {"STARTTLS", smtpd_starttls_verb, SMTPD_CMD_PRE_HELO | SMTPD_CMD_PRE_TLS | SMTPD_CMD_LAST},
+    {"AUTH", smtpd_auth_verb, SMTPD_CMD_LAST},
     {"MAIL", smtpd_mail_cmd, 0},
     {"RCPT", smtpd_rcpt_cmd, 0},
     {"DATA", smtpd_data_verb, SMTPD_CMD_LAST},
     {"BDAT", smtpd_bdat_verb, 0},
     {"RSET", smtpd_rset_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_JUNK},
-    {"NOOP", smtpd_noop_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_JUNK | SMTPD_CMD_LAST},
+    {"NOOP", smtpd_noop_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_PRE_TLS | SMTPD_CMD_JUNK | SMTPD_CMD_LAST},
     {"VRFY", smtpd_vrfy_cmd, SMTPD_CMD_JUNK | SMTPD_CMD_LAST},
     {"HELP", smtpd_help_cmd, SMTPD_CMD_PRE_HELO},
-    {"QUIT", smtpd_quit_cmd, SMTPD_CMD_PRE_HELO},
+    {"QUIT", smtpd_quit_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_PRE_TLS},
 };
 
 #define SMTPD_CMD_UNKNOWN_INDEX ((int) PH_ARRAY_LEN(smtpd_cmd_table))
@@ -764,12 +787,24 @@ static void smtpd_bare_lf_init(void)
 	msg_fatal("parameter smtpd_forbid_bare_newline_exclusions: %s", err);
 }
 
+/* smtpd_argv_wipe - zero the strings of an ARGV (credentials) */
+static void smtpd_argv_wipe(ARGV *av)
+{
+    for (int i = 0; i < av->argc; i++)
+	explicit_bzero(av->argv[i], strlen(av->argv[i]));
+}
+
 /* smtpd_proto - the command loop of one session */
 static void smtpd_proto(SMTPD_STATE *state)
 {
     const char *err;
     ARGV   *argv = NULL;
 
+    /* Implicit TLS (smtps, 465) comes before anything else. */
+    if (!smtpd_tls_wrapper(state)) {
+	smtpd_log_io_status(state);
+	return;
+    }
     /* Early talkers: input before our greeting. */
     if (!state->stand_alone && var_smtpd_forbid_unauth_pipelining
 	&& smtpd_chat_pending(state, 0)) {
@@ -865,8 +900,13 @@ static void smtpd_proto(SMTPD_STATE *state)
 	    state->error_count++;
 	state->where = cmd->name;
 	state->last_reply_error = false;
-	if (var_smtpd_helo_required && state->helo_name == NULL
-	    && !(cmd->flags & SMTPD_CMD_PRE_HELO)) {
+	if (smtpd_tls_required(state) && !(cmd->flags & SMTPD_CMD_PRE_TLS)) {
+	    smtpd_reply(state, "530 5.7.0 Must issue a STARTTLS command first");
+	    ret = SMTPD_CMD_ERR;
+	    if (cmd->action == smtpd_bdat_verb)
+		state->hangup = true;		/* the chunk would be read as commands */
+	} else if ((var_smtpd_helo_required || (state->flags & SMTPD_FLAG_TLS))
+		   && state->helo_name == NULL && !(cmd->flags & SMTPD_CMD_PRE_HELO)) {
 	    smtpd_reply(state, "503 5.5.1 Error: send HELO/EHLO first");
 	    ret = SMTPD_CMD_ERR;
 	    if (cmd->action == smtpd_bdat_verb)
@@ -885,8 +925,13 @@ static void smtpd_proto(SMTPD_STATE *state)
 	    argv_addn(argv, cp, vlen);
 	    for (int i = 0; i < words->argc; i++)
 		argv_add(argv, words->argv[i], (char *) 0);
+	    smtpd_argv_wipe(words);
 	    argv_free(&words);
 	    ret = cmd->action(state, argv->argc, argv->argv, args);
+	    if (cmd->action == smtpd_auth_verb) {	/* the initial response */
+		smtpd_argv_wipe(argv);
+		vstring_wipe(state->buffer);
+	    }
 	}
 	if (ret < 0 || state->last_reply_error) {
 	    state->cmd_errors[idx]++;
@@ -937,6 +982,8 @@ static void smtpd_service(STREAM *client, const char *service, char **argv)
 
     smtpd_anvil_disconnect(state);
     smtpd_txn_reset(state);
+    smtpd_sasl_end(state);
+    smtpd_tls_end(state);
     smtpd_log_disconnect(state);
     smtpd_chat_free(state);
     vstring_free(&state->buffer);
@@ -944,6 +991,9 @@ static void smtpd_service(STREAM *client, const char *service, char **argv)
     myfree(state->rcpts);
     myfree(state->helo_name);
     myfree(state->protocol);
+    myfree(state->sasl_method);
+    myfree(state->sasl_username);
+    myfree(state->tls_summary);
     myfree(state->access_denied);
     myfree(state->hold_reason);
     myfree(state->filter);
@@ -959,6 +1009,8 @@ static void smtpd_pre_init(const char *service, char **argv)
     smtpd_check_init();
     smtpd_data_init();
     smtpd_bare_lf_init();
+    smtpd_tls_pre_init();
+    smtpd_sasl_pre_init();
 }
 
 /* main - the skeleton does the rest */

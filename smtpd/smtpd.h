@@ -4,8 +4,8 @@
  * session per process at a time). smtpd.c owns the session loop and the
  * verb table; smtpd_chat.c the reply batching (PIPELINING); smtpd_check.c
  * the restrictions (smtpd_*_restrictions, access maps, relay control);
- * smtpd_data.c DATA/BDAT into the queue file; smtpd_sasl.c AUTH (later);
- * smtpd_tls.c STARTTLS (later). Only smtpd/ includes this header.
+ * smtpd_data.c DATA/BDAT into the queue file; smtpd_sasl.c AUTH;
+ * smtpd_tls.c STARTTLS and wrapper mode. Only smtpd/ includes this header.
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -73,6 +73,8 @@ typedef struct smtpd_state {
     char   *sasl_method;	/* AUTH mechanism used, or NULL */
     char   *sasl_username;	/* authenticated login, or NULL */
     char   *tls_summary;	/* "TLSv1.3 with cipher ..." for Received:, or NULL */
+    struct tls_session *tls;	/* the TLS session (lib/tls.h), or NULL */
+    struct smtpd_sasl *sasl;	/* SASL back-end state (smtpd_sasl.c), or NULL */
     int     error_count;	/* soft/hard error accounting */
     int     junk_cmds;		/* NOOP/VRFY/RSET/... count */
     VSTRING *buffer;		/* scratch */

@@ -393,8 +393,13 @@ static SMTPD_DATA_CTX *smtpd_data_begin(SMTPD_STATE *state)
     vstring_fmt(buf, "Received: from %s (%s [%s])\n",
 		state->helo_name ? state->helo_name : state->name, state->name,
 		state->rfc_addr);
-    if (state->tls_summary)
+    if (state->tls_summary && var_smtpd_tls_received_header) {
 	vstring_fmt_append(buf, "\t(using %s)\n", state->tls_summary);
+	if (!var_smtpd_tls_ask_ccert)
+	    vstring_cat(buf, "\t(No client certificate requested)\n");
+    }
+    if (state->sasl_username && var_smtpd_sasl_authenticated_header)
+	vstring_fmt_append(buf, "\t(Authenticated sender: %s)\n", state->sasl_username);
     vstring_fmt_append(buf, "\tby %s (%s) with %s id %s", var_myhostname, var_mail_name,
 		       state->protocol, state->queue_id);
     if (state->rcpt_count == 1)

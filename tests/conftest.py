@@ -36,3 +36,8 @@ def instance_factory():
 def instance(instance_factory):
     """One unprivileged instance with an empty master.cf (not started)."""
     return instance_factory()
+
+
+def pytest_configure(config):
+    """Markers used by the integration tests."""
+    config.addinivalue_line("markers", "slow: long-running (external scanners, benchmarks)")

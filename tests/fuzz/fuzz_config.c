@@ -27,8 +27,16 @@ static void fuzz_config_init(void)
     msg_init("fuzz_config", MSG_TO_STDERR);
     if (mkdtemp(fuzz_dir) == NULL)
         msg_fatal("mkdtemp: %m");
+    atexit(fuzz_cleanup);
     snprintf(fuzz_path, sizeof(fuzz_path), "%s/main.cf", fuzz_dir);
     config_set_dir(fuzz_dir);
+}
+
+/* fuzz_cleanup - remove the private directory at exit */
+static void fuzz_cleanup(void)
+{
+    unlink(fuzz_path);
+    rmdir(fuzz_dir);
 }
 
 int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -18,6 +18,13 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char fuzz_dir[] = "/tmp/fuzz_mastercf.XXXXXX";
 static char fuzz_path[200];
 
+/* fuzz_cleanup - remove the private directory at exit */
+static void fuzz_cleanup(void)
+{
+    unlink(fuzz_path);
+    rmdir(fuzz_dir);
+}
+
 int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool init;
@@ -29,6 +36,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         msg_init("fuzz_mastercf", MSG_TO_STDERR);
         if (mkdtemp(fuzz_dir) == NULL)
             msg_fatal("mkdtemp: %m");
+        atexit(fuzz_cleanup);
         snprintf(fuzz_path, sizeof(fuzz_path), "%s/master.cf", fuzz_dir);
         init = true;
     }

@@ -628,3 +628,46 @@ def test_end_to_end_alias_to_virtual_with_qmgr(instance):
                       r"status=sent \(forwarded as (\S+)\)")
     inst.wait_log(rf"{m.group(1)}: to=<info@example.com>, relay=virtual, .*status=sent "
                   r"\(delivered to maildir\)")
+
+
+@needs_root
+def test_root_protected_spool_and_forward_as_mail_owner(root_instance, root_users):
+    inst = root_instance
+    spool = os.path.join(inst.dir, "spool")
+    os.mkdir(spool, 0o755)            # not world-writable: created as root, given to the user
+    os.chmod(spool, 0o755)
+    bob = root_users.add()
+    maps = make_aliases(inst, f"both: {bob.pw_name}, far@remote.example\n")
+    start(inst, alias_maps=maps)
+    qid, res = deliver(inst, ["both@posthorn.test"])
+    assert res[0][0] == SENT, res
+    box = os.path.join(spool, bob.pw_name)
+    st = os.stat(box)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (bob.pw_uid, bob.pw_gid, 0o600)
+    assert "\nDelivered-To: %s@posthorn.test\n" % bob.pw_name in read(box)
+    m = log_line(inst, qid, "far@remote.example", r"sent \(forwarded as (\S+)\)")
+    new = re.search(r"forwarded as (\S+)\)", m.group(0)).group(1)
+    paths = glob.glob(os.path.join(inst.queue, "incoming", "**", new), recursive=True)
+    assert len(paths) == 1
+    owner = pwd.getpwnam(inst.mail_owner)
+    assert os.stat(paths[0]).st_uid == owner.pw_uid      # qmgr (mail_owner) can take it over
+    # A spool mailbox that is a symlink is refused, even as root.
+    carol = root_users.add()
+    target = os.path.join(inst.dir, "victim")
+    with open(target, "w") as f:
+        f.write("keep\n")
+    os.symlink(target, os.path.join(spool, carol.pw_name))
+    _, res = deliver(inst, [carol.pw_name + "@posthorn.test"])
+    assert res[0][0] == BOUNCE and "symbolic link" in res[0][2], res
+    assert read(target) == "keep\n"
+
+
+@needs_root
+def test_duplicates_delivered_once(instance, users):
+    bob = users.add()
+    maps = make_aliases(instance, f"dup: {bob.pw_name}, {bob.pw_name}@posthorn.test, dup2\n"
+                                  f"dup2: {bob.pw_name}\n")
+    start(instance, home_mailbox="Maildir/", alias_maps=maps)
+    _, res = deliver(instance, ["dup@posthorn.test"])
+    assert res == [(SENT, "2.0.0", "delivered to maildir")]
+    assert len(maildir_files(bob.pw_dir)) == 1

@@ -316,6 +316,7 @@ def test_shipped_config():
     p = run("-c", conf, "-n")
     assert "unknown parameter" not in p.stderr
     assert "home_mailbox = Maildir/" in p.stdout
-    # active services so far: smtpd's listener
+    # active services so far: smtpd's listener and the anvil it talks to
     assert run("-c", conf, "-M").stdout.split("\n") == [
-        "smtp       inet  n       -       n       -       -       smtpd", ""]
+        "smtp       inet  n       -       n       -       -       smtpd",
+        "anvil      unix  -       -       n       -       1       anvil", ""]

@@ -19,6 +19,7 @@
 #include "msg.h"
 #include "qfile.h"
 
+/* main - write one queue file from the command line and standard input */
 int main(int argc, char **argv)
 {
     const char *queue = MAIL_QUEUE_ACTIVE, *sender = "", *err = NULL;

@@ -125,6 +125,7 @@ static void testagent_service(STREAM *client, const char *service, char **argv)
     deliver_request_free(&req);
 }
 
+/* main - one delivery request per connection */
 int main(int argc, char **argv)
 {
     single_server_main(argc, argv, testagent_service, NULL);

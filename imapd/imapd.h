@@ -1,0 +1,148 @@
+/* imapd.h - the IMAP server's session, verb table and shared helpers.
+ *
+ * One session per process (see imapd.c for the process design). Command
+ * handlers get the parsed command and write their untagged and tagged
+ * responses through imapd_* helpers; the session loop sends mailbox
+ * updates (EXPUNGE/EXISTS/FETCH) after each command.
+ */
+#ifndef IMAPD_H
+#define IMAPD_H
+
+#include "sys_defs.h"
+
+#include "argv.h"
+#include "imap_parser.h"
+#include "mstore.h"
+#include "stream.h"
+#include "tls.h"
+#include "vstring.h"
+
+#define IMAPD_NOTAUTH	0
+#define IMAPD_AUTH	1
+#define IMAPD_SELECTED	2
+#define IMAPD_LOGOUT	3
+
+typedef struct imapd_session {
+    STREAM *client;
+    IMAP_PARSER *parser;
+    VSTRING *out;		/* response being built */
+    int     state;
+    char   *user;
+    char   *home;
+    const char *rip, *lip;	/* client and our address */
+    bool    secured;		/* TLS or loopback */
+    bool    tls;
+    MSTORE *store;
+    MSTORE_FOLDER *folder;
+    bool    readonly;
+    bool    condstore;		/* CONDSTORE enabled (ENABLE or a use) */
+    bool    qresync;
+    uint32_t exists;		/* EXISTS count the client knows */
+    const char *tag;		/* of the command being run */
+    int     bad_count;		/* protocol errors in a row */
+    bool    in_uid;		/* UID prefix */
+} IMAPD_SESSION;
+
+typedef void (*imapd_cmd_fn)(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count);
+
+#define VERB_NOTAUTH	(1 << 0)	/* allowed before login */
+#define VERB_AUTH	(1 << 1)	/* allowed when authenticated */
+#define VERB_SELECTED	(1 << 2)	/* needs a selected mailbox */
+#define VERB_ANY	(VERB_NOTAUTH | VERB_AUTH | VERB_SELECTED)
+#define VERB_UID	(1 << 3)	/* may follow UID */
+#define VERB_NO_EXPUNGE	(1 << 4)	/* no EXPUNGE responses after it */
+
+typedef struct imapd_verb {
+    const char *name;
+    imapd_cmd_fn fn;
+    int     flags;
+} IMAPD_VERB;
+
+/* imapd.c */
+extern const IMAPD_VERB imapd_verbs[];
+void    imapd_send(IMAPD_SESSION *s, const char *fmt, ...) PH_PRINTF(2, 3);
+void    imapd_send_raw(IMAPD_SESSION *s, const char *data, size_t len);
+void    imapd_flush(IMAPD_SESSION *s);
+void    imapd_ok(IMAPD_SESSION *s, const char *fmt, ...) PH_PRINTF(2, 3);
+void    imapd_no(IMAPD_SESSION *s, const char *fmt, ...) PH_PRINTF(2, 3);
+void    imapd_bad(IMAPD_SESSION *s, const char *fmt, ...) PH_PRINTF(2, 3);
+void    imapd_no_err(IMAPD_SESSION *s, const char *code, const char *err);
+void    imapd_capability(IMAPD_SESSION *s, VSTRING *out);
+bool    imapd_plaintext_ok(const IMAPD_SESSION *s);
+int     imapd_mailbox_arg(IMAPD_SESSION *s, const IMAP_ARG *arg, VSTRING *name);
+void    imapd_quote_mailbox(VSTRING *out, const char *utf8);
+void    imapd_updates(IMAPD_SESSION *s, bool allow_expunge);
+void    imapd_vanished(IMAPD_SESSION *s, const MSTORE_UIDS *uids, bool earlier);
+void    imapd_close_folder(IMAPD_SESSION *s);
+int     imapd_flags_parse(IMAPD_SESSION *s, const IMAP_ARG *arg, uint32_t *flags_r,
+			  ARGV *keywords);
+void    imapd_flags_format(VSTRING *out, const MSTORE_VIEW *view, const MSTORE_MSG *m);
+void    imapd_permanent_flags(IMAPD_SESSION *s);
+int     imapd_date_parse(const char *text, bool with_time, time_t *when_r);
+void    imapd_date_format(VSTRING *out, time_t when);
+int     imapd_post_login(IMAPD_SESSION *s, const char *user, const char **error_r);
+
+/* A pre-login process's report of a successful login. */
+typedef struct imapd_handover {
+    char   *tag;		/* of the LOGIN/AUTHENTICATE command */
+    char   *user;
+    char   *mech;
+    bool    tls;		/* the pre-login process proxies TLS */
+    char   *left;		/* client bytes it had read past the command */
+    size_t  left_len;
+} IMAPD_HANDOVER;
+
+void    imapd_leftover(IMAPD_SESSION *s, VSTRING *out);
+TLS_SESSION *imapd_tls_session(void);
+void    imapd_prelogin_run(STREAM *client, const char *rip, const char *lip, bool loopback);
+
+/* imapd_split.c */
+extern int imapd_split_fd;
+STREAM *imapd_split(STREAM *client, const char *rip, const char *lip, bool loopback,
+		    IMAPD_HANDOVER **h_r);
+void    imapd_split_handover(IMAPD_SESSION *s, const char *user, const char *mech);
+void    imapd_split_done(STREAM **postp, IMAPD_HANDOVER **hp);
+
+/* imap_seqset.c */
+int     imap_seqset_parse(const char *set, const MSTORE_VIEW *view, bool uid,
+			  MSTORE_UIDS *uids, const char **error_r);
+void    imap_seqset_format(VSTRING *out, const MSTORE_UIDS *uids);
+bool    imap_seqset_contains(const char *set, uint32_t uid);
+
+/* verbs */
+void    cmd_capability(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_noop(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_logout(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_login(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_starttls(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_authenticate(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_id(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_enable(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_select(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_examine(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_close(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_unselect(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_check(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_expunge(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_create(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_delete(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_rename(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_subscribe(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_unsubscribe(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_list(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_lsub(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_namespace(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_status(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_append(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_fetch(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_store(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_copy(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_move(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_search(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_uid(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_idle(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_getquotaroot(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_getquota(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_setquota(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+
+#endif

@@ -1,0 +1,55 @@
+/* iostuff - whole-buffer read and write on file descriptors.
+ *
+ * Contract: see iostuff.h. Short writes and reads are continued, EINTR is
+ * retried; any other error is returned with errno set.
+ *
+ * Limits: blocking descriptors only (EAGAIN is an error); no allocation
+ * and no logging, so the logger itself may use these.
+ */
+#include "sys_defs.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "iostuff.h"
+
+/* iostuff_write_all - write everything, retrying short writes and EINTR */
+int     iostuff_write_all(int fd, const void *buf, size_t len)
+{
+    const char *cp = buf;
+
+    while (len > 0) {
+	ssize_t n = write(fd, cp, len);
+
+	if (n < 0 && errno == EINTR)
+	    continue;
+	if (n <= 0) {
+	    if (n == 0)
+		errno = EIO;
+	    return -1;
+	}
+	cp += n;
+	len -= (size_t) n;
+    }
+    return 0;
+}
+
+/* iostuff_pread_all - pread until len bytes or end of file */
+ssize_t iostuff_pread_all(int fd, void *buf, size_t len, off_t off)
+{
+    char   *cp = buf;
+    size_t  done = 0;
+
+    while (done < len) {
+	ssize_t n = pread(fd, cp + done, len - done, off + (off_t) done);
+
+	if (n < 0 && errno == EINTR)
+	    continue;
+	if (n < 0)
+	    return -1;
+	if (n == 0)
+	    break;
+	done += (size_t) n;
+    }
+    return (ssize_t) done;
+}
