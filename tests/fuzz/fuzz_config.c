@@ -21,6 +21,13 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char fuzz_dir[] = "/tmp/fuzz_config.XXXXXX";
 static char fuzz_path[200];
 
+/* fuzz_cleanup - remove the private directory at exit */
+static void fuzz_cleanup(void)
+{
+    unlink(fuzz_path);
+    rmdir(fuzz_dir);
+}
+
 /* fuzz_config_init - private directory, once */
 static void fuzz_config_init(void)
 {
@@ -32,12 +39,6 @@ static void fuzz_config_init(void)
     config_set_dir(fuzz_dir);
 }
 
-/* fuzz_cleanup - remove the private directory at exit */
-static void fuzz_cleanup(void)
-{
-    unlink(fuzz_path);
-    rmdir(fuzz_dir);
-}
 
 int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
