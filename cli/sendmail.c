@@ -32,7 +32,9 @@
  *	-B type	Body type: 7BIT or 8BITMIME.
  *	-bp	List the queue (runs postqueue -p). argv[0] "mailq" does this.
  *	-bm	Read mail from standard input and queue it (the default).
- *	-bs	SMTP on standard input: not available yet (EX_UNAVAILABLE).
+ *	-bs	SMTP on standard input and output (stand-alone mode): each
+ *		message goes through postdrop like any local submission;
+ *		no relay or access checks apply (the user may submit anyway).
  *	-q	Flush the queue (runs postqueue -f). -q with an interval is
  *		ignored, as in Postfix.
  *	-C dir, -c dir
@@ -44,7 +46,7 @@
  * EXIT STATUS
  *	As sysexits.h: 0 queued; EX_USAGE bad option; EX_DATAERR malformed
  *	message (header too large); EX_TEMPFAIL (75) no recipients or
- *	postdrop failed (as Postfix's sendmail); EX_UNAVAILABLE -bs; a
+ *	postdrop failed (as Postfix's sendmail); a
  *	sysexits code from postdrop is passed on.
  *
  * LIMITS
@@ -57,6 +59,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +80,7 @@
 #include "qfile.h"
 #include "queue_id.h"
 #include "server.h"
+#include "smtp_path.h"
 #include "vstring.h"
 
 #define SM_MAX_RCPTS 10000
@@ -256,6 +260,72 @@ static pid_t sm_spawn_postdrop(const SM_OPTS *opts, FILE **fp_r)
     return pid;
 }
 
+/* sm_postdrop_start - start postdrop and send it the envelope; the caller
+ * then writes the message (LF line ends) to *pd_r */
+static pid_t sm_postdrop_start(const SM_OPTS *opts, const char *sender, const ARGV *rcpts,
+			       FILE **pd_r)
+{
+    pid_t   pid = sm_spawn_postdrop(opts, pd_r);
+    FILE   *pd = *pd_r;
+
+    fprintf(pd, "sender %s\n", sender);
+    if (opts->notify)
+	fprintf(pd, "notify %d\n", opts->notify);
+    for (int r = 0; r < rcpts->argc; r++)
+	fprintf(pd, "rcpt %s\n", rcpts->argv[r]);
+    if (opts->full_name && qfile_value_ok(opts->full_name, strlen(opts->full_name)))
+	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_FULL_NAME, opts->full_name);
+    if (opts->envid && qfile_value_ok(opts->envid, strlen(opts->envid)))
+	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_DSN_ENVID, opts->envid);
+    if (opts->ret)
+	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_DSN_RET,
+		strcasecmp(opts->ret, "full") == 0 ? "FULL" : "HDRS");
+    if (opts->body_type)
+	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_BODY,
+		strcasecmp(opts->body_type, "7BIT") == 0 ? "7BIT" : "8BITMIME");
+    fputc('\n', pd);
+    return pid;
+}
+
+/* sm_postdrop_finish - close postdrop's input, wait for it, wake qmgr;
+ * returns 0 when the message is queued, else a sysexits code */
+static int sm_postdrop_finish(pid_t pid, FILE *pd)
+{
+    VSTRING *path = vstring_alloc(256);
+    int     status;
+
+    if (fclose(pd) != 0 && msg_verbose)
+	msg_warn("write to postdrop: %s", strerror(errno));
+    while (waitpid(pid, &status, 0) < 0) {
+	if (errno != EINTR)
+	    msg_fatal_status(EX_OSERR, "waitpid: %s", strerror(errno));
+    }
+    if (!WIFEXITED(status)) {
+	msg_warn("%s: postdrop terminated by signal %d", sm_user,
+		 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	vstring_free(&path);
+	return EX_TEMPFAIL;
+    }
+    if (WEXITSTATUS(status) != 0) {
+	int     code = WEXITSTATUS(status);
+
+	vstring_free(&path);
+	return code >= EX__BASE && code <= EX__MAX ? code : EX_TEMPFAIL;
+    }
+
+    /* Wake up qmgr when it is running; the periodic scan finds it anyway. */
+    vstring_fmt(path, "%s/%s", var_queue_directory, MAIL_QUEUE_TRIGGER_PATH);
+    {
+	struct stat st;
+	char    req = MAIL_QUEUE_TRIGGER_NEW;
+
+	if (stat(STR(path), &st) == 0 && trigger_send(STR(path), &req, 1) < 0 && msg_verbose)
+	    msg_warn("trigger %s: %s", STR(path), strerror(errno));
+    }
+    vstring_free(&path);
+    return 0;
+}
+
 /* sm_opt_arg - the value of an option: attached or the next argument */
 static const char *sm_opt_arg(char **argv, int *ip, const char *arg)
 {
@@ -301,6 +371,198 @@ static char *sm_strip_angle(const char *val)
 }
 
 /* main - sendmail command entry point */
+/* sm_reply - one SMTP reply line to stdout, flushed when asked */
+static void sm_reply(bool flush, const char *fmt, ...) PH_PRINTF(2, 3);
+static void sm_reply(bool flush, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fputs("\r\n", stdout);
+    if (flush)
+	fflush(stdout);
+}
+
+/* sm_smtp_line - read one command line without CR LF; 1 ok, 2 too long, 0 EOF */
+static int sm_smtp_line(VSTRING *line, size_t max)
+{
+    int     ret;
+
+    fflush(stdout);
+    ret = sm_getline(stdin, line, max);
+    if (ret == 0)
+	return 0;
+    if (LEN(line) > 0 && STR(line)[LEN(line) - 1] == '\r')
+	vstring_truncate(line, LEN(line) - 1);
+    return ret == 1 ? 1 : 2;
+}
+
+/* sm_smtp_path - parse "<addr> [params]" after FROM:/TO:; the address is
+ * qualified with myorigin; NULL with a reply already sent on error */
+static char *sm_smtp_path(const char *arg, int flags)
+{
+    SMTP_PATH *path = smtp_path_alloc();
+    const char *end, *why;
+    char   *addr = NULL;
+
+    while (*arg == ' ')
+	arg++;
+    if (smtp_path_parse(path, arg, flags | SMTP_PATH_FLAG_LOCAL_OK | SMTP_PATH_FLAG_UTF8,
+			&end, &why) < 0)
+	sm_reply(false, "501 5.1.7 Bad address syntax: %s", why);
+    else if (path->is_null)
+	addr = mystrdup("");
+    else
+	addr = sm_qualify(STR(path->addr));
+    smtp_path_free(&path);
+    return addr;
+}
+
+/* sm_smtp_session - sendmail -bs: SMTP on stdin/stdout, each message
+ * handed to postdrop like a command-line submission. Like Postfix's
+ * stand-alone mode there are no relay or access checks: the user can
+ * submit through sendmail anyway. Returns the exit status. */
+static int sm_smtp_session(const SM_OPTS *opts)
+{
+    VSTRING *line = vstring_alloc(512);
+    ARGV   *rcpts = argv_alloc(8);
+    char   *sender = NULL;
+    bool    helo = false;
+    int     errors = 0;
+    int     ret;
+
+    sm_reply(true, "220 %s ESMTP %s", var_myhostname, var_mail_name);
+    while ((ret = sm_smtp_line(line, var_line_length_limit)) != 0) {
+	char   *cmd = STR(line);
+	const char *arg = cmd + strcspn(cmd, " ");
+
+	while (*arg == ' ')
+	    arg++;
+	if (errors >= var_smtpd_hard_error_limit) {
+	    sm_reply(true, "421 4.7.0 %s Error: too many errors", var_myhostname);
+	    break;
+	}
+	if (ret == 2) {
+	    sm_reply(false, "500 5.5.2 Error: line too long");
+	    errors++;
+	} else if (strncasecmp(cmd, "EHLO", 4) == 0 && (cmd[4] == 0 || cmd[4] == ' ')) {
+	    sm_reply(false, "250-%s", var_myhostname);
+	    sm_reply(false, "250-PIPELINING");
+	    sm_reply(false, "250-SIZE %ld", var_message_size_limit);
+	    sm_reply(false, "250-8BITMIME");
+	    sm_reply(false, "250 ENHANCEDSTATUSCODES");
+	    helo = true;
+	} else if (strncasecmp(cmd, "HELO", 4) == 0 && (cmd[4] == 0 || cmd[4] == ' ')) {
+	    sm_reply(false, "250 %s", var_myhostname);
+	    helo = true;
+	} else if (strncasecmp(cmd, "MAIL FROM:", 10) == 0) {
+	    if (sender) {
+		sm_reply(false, "503 5.5.1 Error: nested MAIL command");
+		errors++;
+	    } else if ((sender = sm_smtp_path(cmd + 10, SMTP_PATH_FLAG_NULL_OK)) == NULL) {
+		errors++;
+	    } else {
+		sm_reply(false, "250 2.1.0 Ok");
+	    }
+	} else if (strncasecmp(cmd, "RCPT TO:", 8) == 0) {
+	    char   *rcpt;
+
+	    if (sender == NULL) {
+		sm_reply(false, "503 5.5.1 Error: need MAIL command");
+		errors++;
+	    } else if (rcpts->argc >= SM_MAX_RCPTS) {
+		sm_reply(false, "452 4.5.3 Error: too many recipients");
+	    } else if ((rcpt = sm_smtp_path(cmd + 8, 0)) == NULL) {
+		errors++;
+	    } else {
+		argv_add(rcpts, rcpt, (char *) NULL);
+		myfree(rcpt);
+		sm_reply(false, "250 2.1.5 Ok");
+	    }
+	} else if (strcasecmp(cmd, "DATA") == 0) {
+	    FILE   *tmp, *pd;
+	    long    size = 0;
+	    bool    too_big = false;
+	    int     status;
+	    pid_t   pid;
+
+	    if (sender == NULL || rcpts->argc == 0) {
+		sm_reply(false, "503 5.5.1 Error: need %s command", sender ? "RCPT" : "MAIL");
+		errors++;
+		continue;
+	    }
+	    if ((tmp = tmpfile()) == NULL) {
+		sm_reply(false, "451 4.3.0 Error: cannot create temporary file");
+		continue;
+	    }
+	    sm_reply(true, "354 End data with <CR><LF>.<CR><LF>");
+	    for (;;) {
+		if ((ret = sm_smtp_line(line, 8192)) == 0) {
+		    fclose(tmp);
+		    goto out;			/* lost connection inside DATA */
+		}
+		if (ret == 1 && strcmp(STR(line), ".") == 0)
+		    break;
+		const char *text = STR(line) + (STR(line)[0] == '.');
+		size_t  len = strlen(text);
+
+		size += (long) len + 1;
+		if (var_message_size_limit > 0 && size > var_message_size_limit)
+		    too_big = true;
+		if (!too_big) {
+		    sm_write(tmp, text, len);
+		    if (ret == 1)
+			fputc('\n', tmp);
+		}
+	    }
+	    if (too_big) {
+		sm_reply(false, "552 5.3.4 Error: message file too big");
+	    } else if (ferror(tmp) || fflush(tmp) != 0 || fseek(tmp, 0, SEEK_SET) != 0) {
+		sm_reply(false, "451 4.3.0 Error: temporary file write error");
+	    } else {
+		char    buf[8192];
+		size_t  n;
+
+		pid = sm_postdrop_start(opts, sender, rcpts, &pd);
+		while ((n = fread(buf, 1, sizeof(buf), tmp)) > 0)
+		    sm_write(pd, buf, n);
+		if ((status = sm_postdrop_finish(pid, pd)) == 0)
+		    sm_reply(false, "250 2.0.0 Ok: queued");
+		else
+		    sm_reply(false, "451 4.3.0 Error: queue file write error");
+	    }
+	    fclose(tmp);
+	    myfree(sender);
+	    sender = NULL;
+	    argv_truncate(rcpts, 0);
+	} else if (strcasecmp(cmd, "RSET") == 0) {
+	    myfree(sender);
+	    sender = NULL;
+	    argv_truncate(rcpts, 0);
+	    sm_reply(false, "250 2.0.0 Ok");
+	} else if (strncasecmp(cmd, "NOOP", 4) == 0 && (cmd[4] == 0 || cmd[4] == ' ')) {
+	    sm_reply(false, "250 2.0.0 Ok");
+	} else if (strncasecmp(cmd, "VRFY", 4) == 0 && (cmd[4] == 0 || cmd[4] == ' ')) {
+	    sm_reply(false, "252 2.0.0 %s", arg);
+	} else if (strcasecmp(cmd, "QUIT") == 0) {
+	    sm_reply(true, "221 2.0.0 Bye");
+	    break;
+	} else {
+	    sm_reply(false, "502 5.5.2 Error: command not recognized");
+	    errors++;
+	}
+	(void) helo;
+    }
+out:
+    fflush(stdout);
+    myfree(sender);
+    argv_free(&rcpts);
+    vstring_free(&line);
+    return 0;
+}
+
 int     main(int argc, char **argv)
 {
     SM_OPTS opts;
@@ -308,6 +570,7 @@ int     main(int argc, char **argv)
     const char *err;
     char    mode = 'm';
     int     i;
+    int     exit_status = 0;
     ARGV   *rcpts = argv_alloc(8), *rcpts_to = argv_alloc(8), *rcpts_resent = argv_alloc(8);
     ARGV   *headers = argv_alloc(32);
     VSTRING *line = vstring_alloc(256), *hdr = vstring_alloc(256), *vp = vstring_alloc(256);
@@ -422,8 +685,11 @@ int     main(int argc, char **argv)
     case 'Q':
 	return 0;
     case 's':
-	msg_fatal_status(EX_UNAVAILABLE, "-bs is not available yet: "
-			 "the stand-alone SMTP mode of smtpd is not implemented");
+	pw = getpwuid(getuid());
+	snprintf(userbuf, sizeof(userbuf), "%s(%ld)", pw ? pw->pw_name : "unknown", (long) getuid());
+	sm_user = userbuf;
+	exit_status = sm_smtp_session(&opts);
+	goto done;
     case 'd':
 	msg_fatal_status(EX_UNAVAILABLE, "-bd is not supported: use \"posthorn start\"");
     default:
@@ -522,23 +788,7 @@ int     main(int argc, char **argv)
     }
 
     /* Hand the envelope and the message to postdrop. */
-    pid = sm_spawn_postdrop(&opts, &pd);
-    fprintf(pd, "sender %s\n", opts.sender);
-    if (opts.notify)
-	fprintf(pd, "notify %d\n", opts.notify);
-    for (int r = 0; r < rcpts->argc; r++)
-	fprintf(pd, "rcpt %s\n", rcpts->argv[r]);
-    if (opts.full_name && qfile_value_ok(opts.full_name, strlen(opts.full_name)))
-	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_FULL_NAME, opts.full_name);
-    if (opts.envid && qfile_value_ok(opts.envid, strlen(opts.envid)))
-	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_DSN_ENVID, opts.envid);
-    if (opts.ret)
-	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_DSN_RET,
-		strcasecmp(opts.ret, "full") == 0 ? "FULL" : "HDRS");
-    if (opts.body_type)
-	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_BODY,
-		strcasecmp(opts.body_type, "7BIT") == 0 ? "7BIT" : "8BITMIME");
-    fputc('\n', pd);
+    pid = sm_postdrop_start(&opts, opts.sender, rcpts, &pd);
 
     for (int h = 0; h < headers->argc; h++) {
 	const char *text = headers->argv[h];
@@ -601,31 +851,9 @@ int     main(int argc, char **argv)
 	    at_start = ret == 1;
 	}
     }
-    if (fclose(pd) != 0 && msg_verbose)
-	msg_warn("write to postdrop: %s", strerror(errno));
-    while (waitpid(pid, &status, 0) < 0) {
-	if (errno != EINTR)
-	    msg_fatal_status(EX_OSERR, "waitpid: %s", strerror(errno));
-    }
-    if (!WIFEXITED(status))
-	msg_fatal_status(EX_TEMPFAIL, "%s: postdrop terminated by signal %d", sm_user,
-			 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    if (WEXITSTATUS(status) != 0) {
-	int     code = WEXITSTATUS(status);
-
-	msg_fatal_status(code >= EX__BASE && code <= EX__MAX ? code : EX_TEMPFAIL,
-			 "%s: message not queued", sm_user);
-    }
-
-    /* Wake up qmgr when it is running; the periodic scan finds it anyway. */
-    vstring_fmt(vp, "%s/%s", var_queue_directory, MAIL_QUEUE_TRIGGER_PATH);
-    {
-	struct stat st;
-	char    req = MAIL_QUEUE_TRIGGER_NEW;
-
-	if (stat(STR(vp), &st) == 0 && trigger_send(STR(vp), &req, 1) < 0 && msg_verbose)
-	    msg_warn("trigger %s: %s", STR(vp), strerror(errno));
-    }
+    if ((status = sm_postdrop_finish(pid, pd)) != 0)
+	msg_fatal_status(status, "%s: message not queued", sm_user);
+done:
     argv_free(&rcpts);
     argv_free(&rcpts_to);
     argv_free(&rcpts_resent);
@@ -639,5 +867,5 @@ int     main(int argc, char **argv)
     myfree(opts.ret);
     myfree(opts.envid);
     myfree(opts.body_type);
-    return 0;
+    return exit_status;
 }

@@ -51,7 +51,10 @@
 
 #include "addr822.h"
 #include "argv.h"
+#include "cleanup_rcpt.h"
 #include "config.h"
+#include "dict.h"
+#include "htable.h"
 #include "match_list.h"
 #include "mail_queue.h"
 #include "msg.h"
@@ -85,6 +88,8 @@ typedef struct smtpd_cmd {
 #define SMTPD_CMD_OK   0
 #define SMTPD_CMD_ERR  (-1)
 
+static CLEANUP_RCPT *smtpd_cleanup;	/* virtual_alias_maps expansion */
+
 /* smtpd_txn_reset - forget the current mail transaction */
 void    smtpd_txn_reset(SMTPD_STATE *state)
 {
@@ -100,6 +105,10 @@ void    smtpd_txn_reset(SMTPD_STATE *state)
 	myfree(state->rcpts[i].orcpt);
     }
     state->rcpt_count = 0;
+    if (state->rcpt_seen) {
+	htable_free(&state->rcpt_seen, NULL);
+	state->rcpt_seen = htable_create(16);
+    }
     state->ret = 0;
     state->msg_size = 0;
     state->queue_id[0] = 0;
@@ -289,6 +298,7 @@ static int smtpd_mail_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
 	smtpd_reply(state, "503 5.5.1 Error: nested MAIL command");
 	return SMTPD_CMD_ERR;
     }
+    (void) dict_refresh();		/* a safe point: no lookup in progress */
     rest = smtpd_path_arg(state, args, "FROM:", SMTP_PATH_FLAG_NULL_OK | SMTP_PATH_FLAG_LOCAL_OK, &err);
     if (rest == NULL) {
 	if (err == NULL)
@@ -445,6 +455,74 @@ static int smtpd_notify_parse(const char *val)
     return mask;
 }
 
+/* smtpd_rcpt_expand - virtual alias expansion of one accepted recipient
+ * into the queue file (what Postfix's cleanup does): each final address is
+ * written with the client's ORCPT, or "rfc822;ADDRESS-AS-GIVEN" when the
+ * address was rewritten. 0, or -1 with the reply already queued. */
+static int smtpd_rcpt_expand(SMTPD_STATE *state, SMTPD_RCPT *rcpt)
+{
+    const char *err;
+    int     erc;
+    ARGV   *list = argv_alloc(2);
+    VSTRING *orcpt;
+    VSTRING *key;
+
+    erc = cleanup_rcpt_expand(smtpd_cleanup, rcpt->address, list, &err);
+    if (erc == CLEANUP_RCPT_TEMP) {
+	msg_warn("%s: virtual alias lookup for <%s>: %s", state->queue_id, rcpt->address, err);
+	smtpd_reply(state, "451 4.3.0 <%s>: Temporary lookup failure", rcpt->address);
+	argv_free(&list);
+	return -1;
+    }
+    if (erc != CLEANUP_RCPT_OK) {
+	msg_info("%s: reject: RCPT from %s: 550 5.4.6 <%s>: %s", state->queue_id,
+		 state->namaddr, rcpt->address, err);
+	smtpd_reply(state, "550 5.4.6 <%s>: Virtual alias expansion error: %s",
+		    rcpt->address, err);
+	argv_free(&list);
+	return -1;
+    }
+    orcpt = vstring_alloc(100);
+    key = vstring_alloc(100);
+    for (int j = 0; j < list->argc; j++) {
+	const char *addr = list->argv[j];
+
+	vstring_set(key, addr);
+	vstring_lower(key);
+	if (htable_find(state->rcpt_seen, STR(key)) != NULL)
+	    continue;				/* already in this queue file */
+	if (rcpt->orcpt || strcasecmp(addr, rcpt->address) == 0)
+	    vstring_set(orcpt, rcpt->orcpt ? rcpt->orcpt : "");
+	else
+	    vstring_fmt(orcpt, "rfc822;%s", rcpt->address);
+	if (qfile_writer_rcpt(state->qf, addr, LEN(orcpt) ? STR(orcpt) : NULL,
+			      rcpt->notify, &err) < 0) {
+	    msg_warn("%s: queue file recipient error: %s", state->queue_id, err);
+	    smtpd_reply(state, "451 4.3.0 Error: queue file write error");
+	    vstring_free(&orcpt);
+	    vstring_free(&key);
+	    argv_free(&list);
+	    /* The writer may hold some of this RCPT's addresses: start over. */
+	    qfile_writer_abort(&state->qf);
+	    state->queue_id[0] = 0;
+	    for (int i = 0; i < state->rcpt_count; i++) {
+		myfree(state->rcpts[i].address);
+		myfree(state->rcpts[i].orcpt);
+	    }
+	    state->rcpt_count = 0;
+	    htable_free(&state->rcpt_seen, NULL);
+	    state->rcpt_seen = htable_create(16);
+	    state->phase = SMTPD_PHASE_MAIL;
+	    return -1;
+	}
+	htable_enter(state->rcpt_seen, STR(key), (void *) 1);
+    }
+    vstring_free(&orcpt);
+    vstring_free(&key);
+    argv_free(&list);
+    return 0;
+}
+
 /* smtpd_rcpt_cmd - RCPT TO:<address> [parameters] */
 static int smtpd_rcpt_cmd(SMTPD_STATE *state, int argc, char **argv, const char *args)
 {
@@ -535,11 +613,9 @@ static int smtpd_rcpt_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
     rcpt->address = smtpd_qualify(state);
     rcpt->orcpt = orcpt;
     rcpt->notify = notify;
-    if (qfile_writer_rcpt(state->qf, rcpt->address, orcpt, notify, &err) < 0) {
-	msg_warn("%s: queue file recipient error: %s", state->queue_id, err);
+    if (smtpd_rcpt_expand(state, rcpt) < 0) {
 	myfree(rcpt->address);
 	myfree(orcpt);
-	smtpd_reply(state, "451 4.3.0 Error: queue file write error");
 	return SMTPD_CMD_ERR;
     }
     state->rcpt_count++;
@@ -972,6 +1048,8 @@ static void smtpd_service(STREAM *client, const char *service, char **argv)
     state->buffer = vstring_alloc(512);
     state->path = smtp_path_alloc();
     state->protocol = mystrdup("SMTP");
+    state->rcpt_seen = htable_create(16);
+    (void) dict_refresh();		/* a rebuilt table (postmap) takes effect now */
     smtpd_chat_init(state);
     stream_set_timeout(client, (int) var_smtpd_timeout);
     smtpd_peer_init(state);
@@ -989,6 +1067,7 @@ static void smtpd_service(STREAM *client, const char *service, char **argv)
     vstring_free(&state->buffer);
     smtp_path_free(&state->path);
     myfree(state->rcpts);
+    htable_free(&state->rcpt_seen, NULL);
     myfree(state->helo_name);
     myfree(state->protocol);
     myfree(state->sasl_method);
@@ -1011,6 +1090,7 @@ static void smtpd_pre_init(const char *service, char **argv)
     smtpd_bare_lf_init();
     smtpd_tls_pre_init();
     smtpd_sasl_pre_init();
+    smtpd_cleanup = cleanup_rcpt_create(var_virtual_alias_maps);
 }
 
 /* main - the skeleton does the rest */

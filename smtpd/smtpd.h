@@ -89,6 +89,9 @@ typedef struct smtpd_state {
     int     rcpt_size;
     char    queue_id[32];	/* set when the queue file is created, else "" */
     long    act_size;		/* bytes of content received */
+    struct htable *rcpt_seen;	/* recipients written to the queue file
+				 * (lowercase, after virtual alias expansion):
+				 * duplicates are written once */
 
     /* Per-command counters for the "disconnect from" line. */
     int     cmd_counts[32];	/* indexed by verb table position */

@@ -177,7 +177,7 @@ def test_sendmail_errors(inst):
     p = inst.sendmail("-t", stdin=b"Subject: x\n\nbody\n")
     assert p.returncode == 75
     assert b"No recipient addresses found in message header" in p.stderr
-    p = inst.sendmail("-bs", stdin=b"")
+    p = inst.sendmail("-bd", stdin=b"")
     assert p.returncode == 69
     p = inst.sendmail("-Z", "x@y", stdin=b"")
     assert p.returncode == 64
@@ -187,6 +187,38 @@ def test_sendmail_errors(inst):
     p = inst.sendmail("x@example.org", stdin=big)
     assert p.returncode == 65
     assert inst.files("maildrop") == []
+
+
+def test_sendmail_bs_session(inst):
+    """sendmail -bs: SMTP on stdin/stdout, each message through postdrop."""
+    session = (b"EHLO client.example\r\n"
+               b"DATA\r\n"
+               b"MAIL FROM:<a@example.org>\r\n"
+               b"MAIL FROM:<b@example.org>\r\n"
+               b"RCPT TO:<x@example.net>\r\n"
+               b"RCPT TO:<bad address>\r\n"
+               b"RCPT TO:<local>\r\n"
+               b"DATA\r\n"
+               b"Subject: bs\r\n\r\n..dot\r\nline\r\n.\r\n"
+               b"MAIL FROM:<>\r\nRCPT TO:<y@example.net>\r\nRSET\r\n"
+               b"BOGUS\r\n"
+               b"QUIT\r\n")
+    p = inst.sendmail("-bs", stdin=session)
+    assert p.returncode == 0, p.stderr
+    codes = [line[:3] for line in p.stdout.decode().split("\r\n") if line[3:4] == " "]
+    assert codes == ["220", "250", "503", "250", "503", "250", "501", "250",
+                     "354", "250", "250", "250", "250", "502", "221"], p.stdout
+    assert b"250 2.0.0 Ok: queued" in p.stdout
+    files = inst.files("maildrop")
+    assert len(files) == 1          # the RSET transaction queued nothing
+    q = parse_qfile(open(files[0], "rb").read())
+    assert q["sender"] == "a@example.org"
+    assert [r["address"] for r in q["rcpts"]] == ["x@example.net", "local@example.com"]
+    assert q["content"].decode().endswith("Subject: bs\n\n.dot\nline\n")
+    # a session that ends inside DATA queues nothing
+    p = inst.sendmail("-bs", stdin=b"MAIL FROM:<a@x.org>\r\nRCPT TO:<b@x.org>\r\nDATA\r\nSubject: cut\r\n")
+    assert p.returncode == 0
+    assert len(inst.files("maildrop")) == 1
 
 
 def test_message_size_limit(inst):
