@@ -28,6 +28,7 @@
 #include "msg.h"
 #include "mymalloc.h"
 #include "resolve.h"
+#include "transport.h"
 #include "vstring.h"
 
 /* The domain lists, built on first use. */
@@ -95,6 +96,7 @@ void resolve_reply_free(RESOLVE_REPLY **rpp)
 void resolve_reset(void)
 {
     match_list_free(&resolve_mydest);
+    transport_reset();
     match_list_free(&resolve_va_domains);
     match_list_free(&resolve_vm_domains);
     match_list_free(&resolve_relay_domains);
@@ -422,14 +424,16 @@ static int resolve_classify(const char *domain)
     return RESOLVE_CLASS_DEFAULT;
 }
 
-/* resolve_transport_maps - the transport_maps hook: 1 when a table chose
- * transport and nexthop for this recipient, 0 otherwise. transport_maps
- * support arrives with a later change; until then nothing matches. */
-static int resolve_transport_maps(const char *recipient, RESOLVE_REPLY *reply)
+/* resolve_transport_maps - apply transport_maps (lib/transport.h) on top
+ * of the class default already in reply; a lookup error sets FAIL */
+static void resolve_transport_maps(const char *recipient, RESOLVE_REPLY *reply)
 {
-    (void) recipient;
-    (void) reply;
-    return 0;
+    const char *error = NULL;
+
+    if (transport_lookup(recipient, reply->transport, reply->nexthop, &error) < 0) {
+	msg_warn("transport_maps lookup of %s failed: %s", recipient, error);
+	reply->flags |= RESOLVE_FLAG_FAIL;
+    }
 }
 
 /* resolve_transport - transport and nexthop for the class */
@@ -439,8 +443,6 @@ static void resolve_transport(RESOLVE_REPLY *reply)
     const char *domain = STR(reply->domain);
     bool    relayhost_applies = false;
 
-    if (resolve_transport_maps(STR(reply->recipient), reply))
-	return;
     switch (reply->class) {
     case RESOLVE_CLASS_LOCAL:
 	spec = var_local_transport;
@@ -478,6 +480,7 @@ static void resolve_transport(RESOLVE_REPLY *reply)
 	else
 	    vstring_set(reply->nexthop, domain);
     }
+    resolve_transport_maps(STR(reply->recipient), reply);
 }
 
 /* resolve_addr - see resolve.h */

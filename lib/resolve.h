@@ -29,8 +29,9 @@
  * nexthop is relayhost (RELAY, DEFAULT) or the recipient domain. Virtual
  * alias domains resolve to the "error" transport ("User unknown in
  * virtual alias table"), as in Postfix: their addresses must be rewritten
- * by virtual_alias_maps before delivery. transport_maps are not consulted
- * yet: resolve_transport_maps() in resolve.c is the hook.
+ * by virtual_alias_maps before delivery. transport_maps (lib/transport.h)
+ * are applied last, on top of the class default, for every class but
+ * virtual alias; a transport_maps lookup error sets RESOLVE_FLAG_FAIL.
  *
  * Configuration comes from the var_* parameters (config_load first). The
  * domain lists are built on first use; resolve_reset() drops them after a
