@@ -19,7 +19,8 @@
  *	    sender ADDRESS          once; empty for the null sender
  *	    rcpt ADDRESS            one or more
  *	    attr NAME=VALUE         only full_name, dsn_envid, dsn_ret,
- *	                            body_type, smtputf8
+ *	                            body_type, smtputf8, verify (sendmail
+ *	                            -bv: "yes" makes qmgr verify, not deliver)
  *	    notify N                QFILE_NOTIFY_* bits for later rcpt lines
  *	Addresses are in internal (unquoted) form. Anything else is an error.
  *	postdrop adds the attributes uid (the real uid), origin=sendmail and
@@ -102,7 +103,7 @@ static bool postdrop_attr_ok(const char *name)
 {
     static const char *const ok[] = {
 	QFILE_ATTR_FULL_NAME, QFILE_ATTR_DSN_ENVID, QFILE_ATTR_DSN_RET,
-	QFILE_ATTR_BODY, QFILE_ATTR_SMTPUTF8,
+	QFILE_ATTR_BODY, QFILE_ATTR_SMTPUTF8, QFILE_ATTR_VERIFY,
     };
 
     for (size_t i = 0; i < PH_ARRAY_LEN(ok); i++)

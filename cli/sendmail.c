@@ -32,6 +32,15 @@
  *	-B type	Body type: 7BIT or 8BITMIME.
  *	-bp	List the queue (runs postqueue -p). argv[0] "mailq" does this.
  *	-bm	Read mail from standard input and queue it (the default).
+ *	-bv	Do not read or deliver a message: verify each recipient address
+ *		and mail a report ("Mail Delivery Status Report", a
+ *		multipart/report DSN with Action: deliverable or undeliverable
+ *		per recipient) to the sender. sendmail queues a header-only
+ *		message with the queue file attribute verify=yes; qmgr asks
+ *		the local/virtual agents to look the addresses up without
+ *		delivering (DEL_REQ_FLAG_VERIFY), answers "deliverable via
+ *		TRANSPORT" itself for any other transport (no remote probe),
+ *		sends the one report and removes the message. -t is refused.
  *	-bs	SMTP on standard input and output (stand-alone mode): each
  *		message goes through postdrop like any local submission;
  *		no relay or access checks apply (the user may submit anyway).
@@ -95,6 +104,7 @@ typedef struct sm_opts {
     char   *ret;			/* -R */
     char   *envid;			/* -V */
     char   *body_type;			/* -B */
+    bool    verify;			/* -bv */
 } SM_OPTS;
 
 static const char *sm_user;		/* "name(uid)" for messages */
@@ -103,7 +113,7 @@ static const char *sm_user;		/* "name(uid)" for messages */
 static PH_NORETURN void sm_usage(const char *what)
 {
     msg_fatal_status(EX_USAGE, "%s; usage: sendmail [-t] [-i] [-f sender] [-F name] "
-		     "[-bp|-bs|-bm|-q] [-C config_dir] [-v] [recipient ...]", what);
+		     "[-bp|-bs|-bm|-bv|-q] [-C config_dir] [-v] [recipient ...]", what);
 }
 
 /* sm_command_path - where a companion command lives: command_directory,
@@ -283,6 +293,8 @@ static pid_t sm_postdrop_start(const SM_OPTS *opts, const char *sender, const AR
     if (opts->body_type)
 	fprintf(pd, "attr %s=%s\n", QFILE_ATTR_BODY,
 		strcasecmp(opts->body_type, "7BIT") == 0 ? "7BIT" : "8BITMIME");
+    if (opts->verify)
+	fprintf(pd, "attr %s=yes\n", QFILE_ATTR_VERIFY);
     fputc('\n', pd);
     return pid;
 }
@@ -563,6 +575,38 @@ out:
     return 0;
 }
 
+/* sm_verify - sendmail -bv: queue a verify-only message (no input is
+ * read) for the recipients; 0 when queued, or exits */
+static int sm_verify(const SM_OPTS *opts, const ARGV *rcpts, VSTRING *buf, VSTRING *addr)
+{
+    char    id[QUEUE_ID_MAX], stamp[32];
+    time_t  now = time(NULL);
+    struct tm tm;
+    FILE   *pd;
+    pid_t   pid;
+    int     status;
+
+    if (opts->extract)
+	msg_fatal_status(EX_USAGE, "%s: -t cannot be used with -bv: give the "
+			 "recipients on the command line", sm_user);
+    pid = sm_postdrop_start(opts, opts->sender, rcpts, &pd);
+    queue_id_new(id);
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+    addr822_quote(addr, opts->sender);
+    fprintf(pd, "Message-Id: <%s.%s@%s>\n", stamp, id, var_myhostname);
+    fprintf(pd, "Date: %s\n", mail_date(buf, now));
+    fprintf(pd, "From: %s\n", *opts->sender ? STR(addr) : "MAILER-DAEMON");
+    fputs("To: undisclosed-recipients:;\n", pd);
+    fputs("Subject: address verification probe (sendmail -bv)\n\n", pd);
+    if ((status = sm_postdrop_finish(pid, pd)) != 0)
+	msg_fatal_status(status, "%s: verification request not queued", sm_user);
+    if (msg_verbose)
+	msg_info("%s: verification request queued: the report goes to <%s>",
+		 sm_user, opts->sender);
+    return 0;
+}
+
 int     main(int argc, char **argv)
 {
     SM_OPTS opts;
@@ -658,7 +702,7 @@ int     main(int argc, char **argv)
 	case 'G':
 	    break;
 	case 'b':
-	    if (arg[2] && arg[3] == 0 && strchr("pmsd", arg[2]) != NULL)
+	    if (arg[2] && arg[3] == 0 && strchr("pmsdv", arg[2]) != NULL)
 		mode = arg[2];
 	    else
 		sm_usage("unsupported -b option");
@@ -692,6 +736,9 @@ int     main(int argc, char **argv)
 	goto done;
     case 'd':
 	msg_fatal_status(EX_UNAVAILABLE, "-bd is not supported: use \"posthorn start\"");
+    case 'v':
+	opts.verify = true;
+	break;
     default:
 	break;
     }
@@ -718,6 +765,10 @@ int     main(int argc, char **argv)
     if (!opts.extract && rcpts->argc == 0)
 	msg_fatal_status(EX_TEMPFAIL, "%s: Recipient addresses must be specified on "
 			 "the command line or via the -t option", sm_user);
+    if (opts.verify) {
+	exit_status = sm_verify(&opts, rcpts, vp, hdr);
+	goto done;
+    }
 
     /* Read the header section: logical headers (with folded lines). */
     for (bool first = true;; first = false) {

@@ -328,7 +328,10 @@ void deliver_log(const DELIVER_REQUEST *req, const DELIVER_RCPT *rcpt, const cha
     deliver_format_delay(buf, (double) (conn_us - agent) / 1e6);
     vstring_addch(buf, '/');
     deliver_format_delay(buf, (double) (now - conn_us) / 1e6);
-    vstring_fmt_append(buf, ", dsn=%s, status=%s (%s)", dsn, deliver_status_name(status), reason);
+    vstring_fmt_append(buf, ", dsn=%s, status=%s (%s)", dsn,
+		       !(req->flags & DEL_REQ_FLAG_VERIFY) ? deliver_status_name(status)
+		       : status == DEL_STAT_SENT || status == DEL_STAT_DISCARD ? "deliverable"
+		       : "undeliverable", reason);
     msg_info("%s", STR(buf));
     vstring_free(&buf);
 }

@@ -98,7 +98,8 @@ int deliver_result_read(STREAM *sp, DELIVER_RESULT *res, int *done_r, const char
 
 /* deliver_log - the Postfix status line of one recipient:
  * "ID: to=<a>, orig_to=<b>, relay=R, delay=D, delays=a/b/c/d, dsn=X,
- *  status=sent|deferred|bounced (reason)"
+ *  status=sent|deferred|bounced (reason)"; for an address probe
+ * (DEL_REQ_FLAG_VERIFY) status=deliverable|undeliverable
  * conn_us is when the agent started talking to the next hop (delays c/d
  * split); pass 0 when there is no connection phase. */
 void deliver_log(const DELIVER_REQUEST *req, const DELIVER_RCPT *rcpt, const char *relay,

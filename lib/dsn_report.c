@@ -43,6 +43,8 @@ static const char *dsn_report_subject(int kind)
 	return "Successful Mail Delivery Report";
     case DSN_KIND_2BOUNCE:
 	return "Undeliverable bounce message";
+    case DSN_KIND_VERIFY:
+	return "Mail Delivery Status Report";
     default:
 	return "Undelivered Mail Returned to Sender";
     }
@@ -71,6 +73,11 @@ static void dsn_report_intro(VSTRING *out, const DSN_REPORT *info)
 	vstring_cat(out, "A delivery status notification (or other mail with the null\n"
 		    "sender) could not be delivered. It cannot be returned, so this\n"
 		    "copy goes to the postmaster.\n\n");
+	break;
+    case DSN_KIND_VERIFY:
+	vstring_cat(out, "Enclosed is the mail delivery report that you requested.\n"
+		    "No message was delivered: each recipient address was only\n"
+		    "verified.\n\n");
 	break;
     default:
 	vstring_cat(out, "I'm sorry to have to inform you that your message could not\n"

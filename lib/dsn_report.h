@@ -36,6 +36,8 @@
 #define DSN_KIND_DELAY   1	/* "Delayed Mail (still being retried)" */
 #define DSN_KIND_SUCCESS 2	/* "Successful Mail Delivery Report" */
 #define DSN_KIND_2BOUNCE 3	/* "Undeliverable mail" to the postmaster */
+#define DSN_KIND_VERIFY  4	/* "Mail Delivery Status Report" (sendmail -bv):
+				 * actions deliverable / undeliverable */
 
 #define DSN_RET_DEFAULT 0
 #define DSN_RET_FULL    1
@@ -44,7 +46,8 @@
 typedef struct dsn_report_rcpt {
     const char *address;	/* Final-Recipient */
     const char *orcpt;		/* "rfc822;a@b" or "" */
-    const char *action;		/* failed, delayed, delivered, relayed, expanded */
+    const char *action;		/* failed, delayed, delivered, relayed, expanded,
+				 * deliverable, undeliverable (verify) */
     const char *status;		/* "5.1.1" */
     const char *mta;		/* remote MTA or "" */
     const char *reason;		/* diagnostic text */

@@ -156,6 +156,7 @@
 #define QFILE_ATTR_UID            "uid"		/* submitting uid (postdrop) */
 #define QFILE_ATTR_FULL_NAME      "full_name"	/* sendmail -F */
 #define QFILE_ATTR_REWRITE        "rewrite_context"	/* "local" or "remote" */
+#define QFILE_ATTR_VERIFY         "verify"	/* "yes": sendmail -bv, verify only */
 
 /* qfile_value_ok - true when len bytes can be an envelope value: no NUL,
  * CR or LF, at most QFILE_MAX_VALUE bytes */

@@ -16,6 +16,15 @@
  * recorded (qmgr_message_job_done); when the last job ends,
  * qmgr_message_finish removes the file, bounces (qmgr_bounce) and/or moves
  * it to deferred/ (qmgr_defer).
+ *
+ * Verify-only messages (queue file attribute verify=yes, sendmail -bv):
+ * every request carries DEL_REQ_FLAG_VERIFY; only the local and virtual
+ * agents are asked (they look the address up and deliver nothing), a
+ * recipient routed to any other transport is answered by qmgr itself
+ * ("deliverable via TRANSPORT") so an agent that ignores the flag never
+ * delivers; when the last job ends qmgr_bounce_verify sends ONE report
+ * to the sender and the message is removed (deferred results count as
+ * undeliverable; nothing is retried unless the report itself failed).
  */
 #ifndef QMGR_H
 #define QMGR_H
@@ -55,6 +64,7 @@ struct qmgr_message {
     long    qmgr_sec, qmgr_usec;/* when activated */
     bool    is_bounce;		/* null sender */
     bool    warned;		/* delay warning already sent */
+    bool    is_verify;		/* sendmail -bv: verify, report, never deliver */
 };
 
 struct qmgr_job {
@@ -128,5 +138,9 @@ int     qmgr_bounce_send(QMGR_MESSAGE *msg, int kind, const int *indexes, int co
 /* qmgr_bounce_failed - send the failure DSN owed for F recipients (their
  * reasons are in bounce/ID); 0 when done (or nothing owed), -1 on error */
 int     qmgr_bounce_failed(QMGR_MESSAGE *msg);
+/* qmgr_bounce_verify - the "Mail Delivery Status Report" of a verify-only
+ * message: every recipient with a result this run, deliverable or
+ * undeliverable; 0 when queued (or nobody gets it), -1 on error */
+int     qmgr_bounce_verify(QMGR_MESSAGE *msg);
 
 #endif

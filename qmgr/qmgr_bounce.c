@@ -16,6 +16,11 @@
  * status F (or failed in this run), taking reasons from bounce/ID (so a
  * notice owed before a crash is still sent), honouring NOTIFY (NEVER, or a
  * list without FAILURE: no notice for that recipient).
+ *
+ * qmgr_bounce_verify() sends the report of a verify-only message
+ * (sendmail -bv): every recipient with a result, Action deliverable or
+ * undeliverable (deferred counts as undeliverable, with its 4.x.x status),
+ * regardless of NOTIFY; nothing for the null sender.
  */
 #include "sys_defs.h"
 
@@ -94,8 +99,8 @@ static int qmgr_bounce_queue(QMGR_MESSAGE *msg, int kind, const char *to, const 
     }
     msg_info("%s: %s %s notification: %s", msg->id,
 	     kind == DSN_KIND_2BOUNCE ? "postmaster" : "sender",
-	     kind == DSN_KIND_DELAY ? "delay" : kind == DSN_KIND_SUCCESS ?
-	     "delivery status" : "non-delivery", newid);
+	     kind == DSN_KIND_DELAY ? "delay" : kind == DSN_KIND_SUCCESS
+	     || kind == DSN_KIND_VERIFY ? "delivery status" : "non-delivery", newid);
     vstring_free(&text);
     qmgr_kick();
     return 0;
@@ -198,5 +203,41 @@ int qmgr_bounce_failed(QMGR_MESSAGE *msg)
     }
     myfree(rcpts);
     qfile_log_free(&log);
+    return status;
+}
+
+/* qmgr_bounce_verify - the report of a verify-only message */
+int qmgr_bounce_verify(QMGR_MESSAGE *msg)
+{
+    DSN_REPORT_RCPT *rcpts = mycalloc((size_t) msg->qf->rcpt_count + 1, sizeof(*rcpts));
+    VSTRING *to = vstring_alloc(100);
+    VSTRING *from = vstring_alloc(100);
+    int kind = DSN_KIND_VERIFY;
+    int count = 0;
+    int status = 0;
+
+    for (int i = 0; i < msg->qf->rcpt_count; i++) {
+	QMGR_RCPT *rp = msg->rcpts + i;
+	QFILE_RCPT *fr = msg->qf->rcpts + i;
+	bool ok = rp->state == QMGR_RCPT_SENT;
+
+	if (rp->state != QMGR_RCPT_SENT && rp->state != QMGR_RCPT_DEFER
+	    && rp->state != QMGR_RCPT_BOUNCE)
+	    continue;				/* no result this run */
+	rcpts[count].address = fr->address;
+	rcpts[count].orcpt = fr->orcpt;
+	rcpts[count].action = ok ? "deliverable" : "undeliverable";
+	rcpts[count].status = rp->dsn[0] ? rp->dsn : ok ? "2.0.0" : "5.0.0";
+	rcpts[count].mta = "";
+	rcpts[count].reason = rp->reason ? rp->reason : "";
+	count++;
+    }
+    if (count > 0 && qmgr_bounce_route(msg, &kind, to, from))
+	status = qmgr_bounce_queue(msg, kind, STR(to), STR(from), rcpts, count);
+    else if (count > 0)
+	msg_info("%s: address verification report not sent: null or postmaster sender", msg->id);
+    myfree(rcpts);
+    vstring_free(&to);
+    vstring_free(&from);
     return status;
 }

@@ -56,7 +56,7 @@ static void qmgr_defer_warn(QMGR_MESSAGE *msg, long now)
     QFILE_LOG_ENTRY ent;
     const char *error;
 
-    if (msg->is_bounce
+    if (msg->is_bounce || msg->is_verify
 	|| !backoff_warn_due(msg->qf->arrival_sec, now, var_delay_warning_time, false)
 	|| qmgr_defer_warned(msg->id))
 	return;

@@ -167,6 +167,8 @@ static void qmgr_deliver_hello_event(int event, int fd, void *ctx)
     v = qfile_attr(msg->qf, QFILE_ATTR_DSN_RET);
     req.ret = v == NULL ? 0 : strcasecmp(v, "FULL") == 0 ? 1 : strcasecmp(v, "HDRS") == 0 ? 2 : 0;
     req.flags = msg->is_bounce ? DEL_REQ_FLAG_BOUNCE : 0;
+    if (msg->is_verify)
+	req.flags |= DEL_REQ_FLAG_VERIFY;
     if ((v = qfile_attr(msg->qf, QFILE_ATTR_BODY)) && strcasecmp(v, "8BITMIME") == 0)
 	req.flags |= DEL_REQ_FLAG_8BIT;
     if ((v = qfile_attr(msg->qf, QFILE_ATTR_SMTPUTF8)) && strcasecmp(v, "yes") == 0)

@@ -14,6 +14,7 @@
 #include "sys_defs.h"
 
 #include <errno.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -74,6 +75,7 @@ static void qmgr_scan_start(const char *id, QFILE *qf)
 {
     QMGR_MESSAGE *msg;
     struct timespec ts;
+    const char *v;
 
     if (qmgr_scan_ids == NULL)
 	qmgr_scan_ids = htable_create(100);
@@ -86,6 +88,7 @@ static void qmgr_scan_start(const char *id, QFILE *qf)
     msg->qf = qf;
     msg->rcpts = mycalloc((size_t) qf->rcpt_count, sizeof(*msg->rcpts));
     msg->is_bounce = *qf->sender == 0;
+    msg->is_verify = (v = qfile_attr(qf, QFILE_ATTR_VERIFY)) != NULL && strcasecmp(v, "yes") == 0;
     clock_gettime(CLOCK_REALTIME, &ts);
     msg->qmgr_sec = (long) ts.tv_sec;
     msg->qmgr_usec = (long) (ts.tv_nsec / 1000);

@@ -160,8 +160,12 @@ void qmgr_message_result(QMGR_MESSAGE *msg, int index, int state, const char *ds
 static void qmgr_message_local_result(QMGR_MESSAGE *msg, int index, int state,
 				      const char *dsn, const char *reason)
 {
-    qmgr_message_log(msg, index, state == QMGR_RCPT_SENT ? "sent" :
-		     state == QMGR_RCPT_DEFER ? "deferred" : "bounced", dsn, reason);
+    if (msg->is_verify)
+	qmgr_message_log(msg, index, state == QMGR_RCPT_SENT ? "deliverable" : "undeliverable",
+			 dsn, reason);
+    else
+	qmgr_message_log(msg, index, state == QMGR_RCPT_SENT ? "sent" :
+			 state == QMGR_RCPT_DEFER ? "deferred" : "bounced", dsn, reason);
     qmgr_message_result(msg, index, state, dsn, reason);
 }
 
@@ -226,6 +230,16 @@ static void qmgr_message_finish(QMGR_MESSAGE *msg)
     int deferred = 0, failed = 0;
     long now = (long) time(NULL);
     long lifetime = msg->is_bounce ? var_bounce_queue_lifetime : var_maximal_queue_lifetime;
+
+    /* Verify only: one report, then the message goes (kept when the
+     * report could not be queued: retried later, verified again). */
+    if (msg->is_verify) {
+	if (qmgr_bounce_verify(msg) == 0)
+	    qmgr_message_remove(&msg);
+	else
+	    qmgr_defer_message(msg);
+	return;
+    }
 
     for (int i = 0; i < msg->qf->rcpt_count; i++) {
 	if (msg->rcpts[i].state == QMGR_RCPT_DEFER)
@@ -292,7 +306,8 @@ static void qmgr_message_finish(QMGR_MESSAGE *msg)
 void qmgr_message_job_done(QMGR_MESSAGE *msg)
 {
     if (--msg->jobs_left > 0) {
-	(void) qmgr_message_mark(msg);
+	if (!msg->is_verify)			/* verify: nothing is recorded */
+	    (void) qmgr_message_mark(msg);
 	return;
     }
     qmgr_message_finish(msg);
@@ -395,6 +410,13 @@ void qmgr_sched_message(QMGR_MESSAGE *msg)
 	tp = qmgr_transport_find(STR(reply->transport));
 	if (tp->unavailable) {
 	    qmgr_message_local_result(msg, i, QMGR_RCPT_DEFER, "4.3.0", tp->unavailable);
+	    continue;
+	}
+	/* Verify: only local and virtual understand the probe flag. */
+	if (msg->is_verify && strcmp(tp->name, "local") != 0
+	    && strcmp(tp->name, "virtual") != 0) {
+	    vstring_fmt(key, "deliverable via %s", tp->name);
+	    qmgr_message_local_result(msg, i, QMGR_RCPT_SENT, "2.0.0", STR(key));
 	    continue;
 	}
 	rp->transport = mystrdup(tp->name);

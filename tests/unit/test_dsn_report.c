@@ -155,6 +155,27 @@ TEST(success_notice)
     vstring_free(&out);
 }
 
+TEST(verify_report)
+{
+    DSN_REPORT info = base_info(DSN_KIND_VERIFY);
+    DSN_REPORT_RCPT r[2] = {
+	{"known@example.org", "", "deliverable", "2.0.0", "", "deliverable address"},
+	{"unknown@example.org", "", "undeliverable", "5.1.1", "", "unknown user"},
+    };
+    VSTRING *out = vstring_alloc(100);
+
+    CHECK_INT(dsn_report_format(out, &info, r, 2, NULL), 0);
+    CHECK(strstr(STR(out), "Subject: Mail Delivery Status Report\n") != NULL);
+    CHECK(strstr(STR(out), "report-type=delivery-status") != NULL);
+    CHECK(strstr(STR(out), "mail delivery report that you requested") != NULL);
+    CHECK(strstr(STR(out), "Final-Recipient: rfc822; known@example.org\n"
+		 "Action: deliverable\nStatus: 2.0.0\n") != NULL);
+    CHECK(strstr(STR(out), "Final-Recipient: rfc822; unknown@example.org\n"
+		 "Action: undeliverable\nStatus: 5.1.1\n") != NULL);
+    CHECK(strstr(STR(out), "Returned to Sender") == NULL);
+    vstring_free(&out);
+}
+
 int main(void)
 {
     const char *err;
@@ -172,6 +193,7 @@ int main(void)
     RUN(size_limit_cuts_at_line_end);
     RUN(hostile_values_cannot_inject);
     RUN(success_notice);
+    RUN(verify_report);
     rc = unit_done();
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
     if (system(cmd) != 0)
