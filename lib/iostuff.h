@@ -17,4 +17,12 @@ int     iostuff_write_all(int fd, const void *buf, size_t len);
  * than len only at end of file), or -1 with errno */
 ssize_t iostuff_pread_all(int fd, void *buf, size_t len, off_t off);
 
+/* iostuff_linger_close - end a socket session without a reset: send our
+ * FIN, then read and discard what the peer still sends (at most max bytes,
+ * for at most timeout_ms) until it closes too. Closing with unread input
+ * makes the kernel answer with RST, which can destroy the last reply in
+ * the peer's receive queue before it is read (e.g. "too many errors"
+ * after a pipelined burst). Does not close fd. */
+void    iostuff_linger_close(int fd, int timeout_ms, size_t max);
+
 #endif

@@ -293,6 +293,18 @@ static void server_stdio_done(void)
             ;
 }
 
+/* server_is_inet - a TCP client (internal UNIX-socket peers such as qmgr
+ * close on their own schedule and need no lingering close) */
+static bool server_is_inet(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
+        return false;
+    return ss.ss_family == AF_INET || ss.ss_family == AF_INET6;
+}
+
 /* ------------------------------------------------------------------ */
 /* single_server_main - one client at a time */
 
@@ -356,6 +368,10 @@ PH_NORETURN void single_server_main(int argc, char **argv, single_service_fn ser
             STREAM *sp = stream_fdopen(fd, true);
 
             service(sp, server_service, server_args);
+            /* Let the last reply reach the client even when it is still
+             * sending (pipelined input after a fatal error). */
+            if (server_is_inet(stream_fd(sp)) && stream_flush(sp) == 0)
+                iostuff_linger_close(stream_fd(sp), 2000, 1024 * 1024);
             stream_close(&sp);
             if (++server_use_count >= var_max_use)
                 server_exit("max_use reached");

@@ -18,6 +18,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("POSTHORN_BUILD", os.path.join(ROOT, "build"))
+# A sanitizer build must be remade with the same flags if make thinks it stale.
+SAN = ["SANITIZE=1"] if os.environ.get("POSTHORN_SANITIZE") else []
 DAEMONS = ["anvil", "auth", "local", "master", "pickup", "qmgr", "smtpd"]
 COMMANDS = ["posthorn", "postconf", "postmap", "postalias", "postqueue", "postsuper",
             "postcat", "sendmail", "postdrop"]
@@ -88,20 +90,20 @@ def test_make_install_layout_keeps_existing_config(tmp_path):
     d = makefile_dirs(makefile)
     dest = str(tmp_path / "root")
     b = os.path.relpath(BUILD, ROOT)
-    run_make([f"B={b}", "install", f"DESTDIR={dest}"], ROOT)
+    run_make([f"B={b}", *SAN, "install", f"DESTDIR={dest}"], ROOT)
     check_layout(dest, d)
 
     # an administrator's main.cf survives a second install
     main_cf = f"{dest}{d['sysconfdir']}/posthorn/main.cf"
     with open(main_cf, "w") as f:
         f.write("myhostname = mine.example\n")
-    p = run_make([f"B={b}", "install", f"DESTDIR={dest}"], ROOT)
+    p = run_make([f"B={b}", *SAN, "install", f"DESTDIR={dest}"], ROOT)
     assert "keeping existing" in p.stdout
     with open(main_cf) as f:
         assert f.read() == "myhostname = mine.example\n"
 
     # uninstall takes the programs and pages, not configuration or queue
-    run_make([f"B={b}", "uninstall", f"DESTDIR={dest}"], ROOT)
+    run_make([f"B={b}", *SAN, "uninstall", f"DESTDIR={dest}"], ROOT)
     assert not os.path.exists(f"{dest}{d['sbindir']}/posthorn")
     assert not os.path.lexists(f"{dest}{d['sbindir']}/mailq")
     assert not os.path.exists(f"{dest}{d['libexecdir']}/posthorn")
