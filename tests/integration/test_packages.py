@@ -9,14 +9,15 @@ the configured Debian mirror. The chroot base is cached as a tarball in
 /var/cache/posthorn-tests (made once, ~3 minutes; later runs unpack it in
 seconds). In the chroot: apt-get install ./posthorn_*.deb, posthorn start
 (no systemd there), mail with sendmail as an ordinary user (set-gid
-postdrop) and by SMTP on a loopback port, read from the user's Maildir
-(imapd is not merged yet: reading over IMAP replaces this once it is),
+postdrop) and by SMTP on a loopback port, read over IMAP as the user
+(system passdb, imapd's login split) and checked in the user's Maildir,
 posthorn stop, apt-get purge, and a comparison of the file tree with the
 one before the install.
 
 All slow (minutes) and root-only; POSTHORN_SKIP_SLOW=1 skips them.
 """
 import glob
+import imaplib
 import os
 import re
 import shutil
@@ -224,7 +225,9 @@ def wait_for(pred, what, timeout=60):
 
 
 def maildir_with(c, text):
-    for f in glob.glob(c.file("/home/alice/Maildir/new/*")):
+    # new/ until a mail reader has seen it, cur/ after (IMAP SELECT)
+    for f in glob.glob(c.file("/home/alice/Maildir/new/*")) + \
+            glob.glob(c.file("/home/alice/Maildir/cur/*")):
         with open(f, errors="replace") as fh:
             if text in fh.read():
                 return f
@@ -237,6 +240,7 @@ def test_deb_install_run_purge_in_chroot(deb, chroot):
     shutil.copy(path, c.file("/tmp/"))
     c.run("apt-get", "update", "-qq", timeout=300)
     c.run("useradd", "-m", "alice")
+    c.run("chpasswd", input="alice:wonderland-42\n")
     before = c.snapshot()
 
     p = c.run("apt-get", "install", "-y", "-q", "--no-install-recommends",
@@ -277,13 +281,22 @@ def test_deb_install_run_purge_in_chroot(deb, chroot):
     assert p.returncode == 0, p.stderr
     wait_for(lambda: maildir_with(c, "first body"), "sendmail delivery to ~alice/Maildir")
 
-    # the mailbox servers of the shipped master.cf answer (reading alice's
-    # mail over IMAP needs imapd's per-uid post-login process, not merged:
-    # the Maildir is read directly below)
-    for svc, greeting in (("imap", b"* OK"), ("pop3", b"+OK")):
-        if svc in ports:
-            with socket.create_connection(("127.0.0.1", ports[svc]), timeout=30) as s:
-                assert s.recv(200).startswith(greeting), svc
+    # alice reads it over IMAP: the auth service checks her system
+    # password, imapd serves the session as her uid
+    assert "imap" in ports
+    m = imaplib.IMAP4("127.0.0.1", ports["imap"], timeout=30)
+    m.login("alice", "wonderland-42")
+    typ, data = m.select("INBOX")
+    assert typ == "OK" and int(data[0]) >= 1, data
+    typ, data = m.search(None, "SUBJECT", '"package test one"')
+    assert typ == "OK" and data[0].split(), data
+    typ, msg = m.fetch(data[0].split()[0], "(BODY.PEEK[])")
+    assert typ == "OK" and b"first body" in msg[0][1], msg
+    m.logout()
+    # the POP3 server of the shipped master.cf answers too
+    if "pop3" in ports:
+        with socket.create_connection(("127.0.0.1", ports["pop3"]), timeout=30) as s:
+            assert s.recv(200).startswith(b"+OK")
 
     # and by SMTP from outside
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:

@@ -657,31 +657,35 @@ def fail2ban_regex(logfile, filt):
                     not os.path.exists("/etc/fail2ban/filter.d/postfix.conf"),
                     reason="fail2ban not installed")
 def test_fail2ban_stock_postfix_sasl_filter(tls_instance):
-    inst = tls_instance()
-    for pw in ("x1", "x2", "x3"):
+    def fail_three(inst):
+        for pw in ("x1", "x2", "x3"):
+            with smtplib.SMTP("127.0.0.1", inst.p587, timeout=15) as s:
+                s.starttls(context=client_ctx())
+                with pytest.raises(smtplib.SMTPAuthenticationError):
+                    s.login("alice@example.com", pw)
         with smtplib.SMTP("127.0.0.1", inst.p587, timeout=15) as s:
             s.starttls(context=client_ctx())
-            with pytest.raises(smtplib.SMTPAuthenticationError):
-                s.login("alice@example.com", pw)
-    with smtplib.SMTP("127.0.0.1", inst.p587, timeout=15) as s:
-        s.starttls(context=client_ctx())
-        s.login("alice@example.com", "secret")
-    # smtplib tries PLAIN, then LOGIN: two failures per login
-    inst.wait_for(lambda: inst.log().count("SASL LOGIN authentication failed") == 3,
-                  what="three failed logins in the log")
+            s.login("alice@example.com", "secret")
+        # smtplib tries PLAIN, then LOGIN: two failures per login
+        inst.wait_for(lambda: inst.log().count("SASL LOGIN authentication failed") == 3,
+                      what="three failed logins in the log")
+
+    inst = tls_instance()
+    fail_three(inst)
     # our lines say posthorn/submission/smtpd: the stock filter with the
     # jail's _daemon set for Posthorn (jail.local: filter = postfix[mode=auth,
     # _daemon=...]) matches every failure and nothing else
     n, out = fail2ban_regex(inst.maillog,
                             r'postfix[mode=auth, _daemon="posthorn(-\w+)?/\w+(?:/smtp[ds])?"]')
     assert n == 6, out
-    # with syslog_name = postfix the unmodified filter matches as is
-    with open(inst.maillog) as f:
-        text = f.read().replace("posthorn/submission/smtpd", "postfix/submission/smtpd")
-    alt = os.path.join(inst.dir, "maillog.postfix")
-    with open(alt, "w") as f:
-        f.write(text)
-    n, out = fail2ban_regex(alt, "postfix[mode=auth]")
+    # an instance run with syslog_name = postfix (a later -o wins over the
+    # fixture's submission name) is matched by the unmodified filter
+    inst.stop()
+    inst2 = tls_instance(main_cf={"syslog_name": "postfix"},
+                         p587_opts="-o syslog_name=postfix/submission")
+    fail_three(inst2)
+    assert "postfix/submission/smtpd[" in inst2.log()
+    n, out = fail2ban_regex(inst2.maillog, "postfix[mode=auth]")
     assert n == 6, out
 
 
