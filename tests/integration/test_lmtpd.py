@@ -75,6 +75,7 @@ class Mbox:
 
     def write_master(self, virtual=True):
         self.i.write_master_cf(f"127.0.0.1:{self.port} inet n - n - - lmtpd{self.lmtpd_opts}\n"
+                               f"lmtpd unix - - n - - lmtpd{self.lmtpd_opts}\n"
                                "anvil unix - - n - 1 anvil\n"
                                "qmgr unix n - n 300 1 qmgr\n"
                                + ("virtual unix - n n - - local\n" if virtual else ""))
@@ -473,6 +474,19 @@ def test_posthorn_front_end_into_lmtpd(mbox, instance_factory):
         line.group(0)
     front.wait_log(r"to=<ben@vdomain\.test>, .*status=sent")
 
+    # the same through the mailbox host's unix socket private/lmtpd
+    sock = os.path.join(m.i.queue, "private", "lmtpd")
+    assert os.path.exists(sock)
+    front.write_main_cf({"transport_maps": f"inline:{{ vdomain.test=lmtp:unix:{sock} }}"})
+    front.reload()
+    tok2 = token()
+    with smtplib.SMTP("127.0.0.1", fport, timeout=15) as c:
+        c.sendmail("sender@front.test", ["ben@vdomain.test"],
+                   f"Subject: via socket {tok2}\r\n\r\n{tok2}\r\n")
+    m.wait_mail("ben", tok2)
+    line = front.wait_log(r"to=<ben@vdomain\.test>, relay=\S*private/lmtpd\S*, .*status=sent "
+                          r"\(250 2\.1\.5 <ben@vdomain\.test> Ok: queued as \w+\)", timeout=30)
+
 
 POSTFIX_MASTER_CF = """{port} inet n - n - - smtpd
 pickup unix n - n 60 1 pickup
@@ -506,12 +520,14 @@ def test_real_postfix_front_end_into_lmtpd(mbox):
     m.start()
     d = tempfile.mkdtemp(prefix="ph-pf-", dir="/tmp")
     os.chmod(d, 0o755)
+    os.mkdir(os.path.join(d, "queue"), 0o755)     # postfix start makes the rest
     pport = m.i.free_port()
     with open(os.path.join(d, "main.cf"), "w") as f:
         f.write(f"""compatibility_level = 3.6
 queue_directory = {d}/queue
 data_directory = {d}/data
 maillog_file = {d}/maillog
+maillog_file_prefixes = /tmp
 myhostname = pf.test
 mydomain = pf.test
 myorigin = pf.test
