@@ -159,8 +159,8 @@ def test_smtplib_lmtp_lhlo_and_unknown_recipient(mbox):
     c.quit()
     f = m.wait_mail("ann", tok)[0]
     text = read(f)
-    assert re.search(r"Received: from client\S* \(localhost \[127\.0\.0\.1\]\)\n"
-                     r"\tby mbox\.test \(\w+\) with LMTP id \w+", text) or " with LMTP id " in text
+    assert re.search(r"Received: from client\.test \(localhost \[127\.0\.0\.1\]\)\n"
+                     r"\tby mbox\.test \(\w+\) with LMTP id \w+", text), text
     log = m.i.log()
     assert re.search(r"posthorn/lmtpd\[\d+\]: connect from localhost\[127\.0\.0\.1\]", log), log
     m.i.wait_log(r"posthorn/lmtpd\[\d+\]: disconnect from localhost\[127\.0\.0\.1\] "
@@ -303,9 +303,8 @@ def test_size_limit_per_recipient_data_and_bdat(mbox):
         per_rcpt(r, ["ann@vdomain.test", "ben@vdomain.test"], code="552", dsn="5.3.4")
         nothing_more(r)
         assert r.cmd("NOOP").startswith("250")
-    assert not glob.glob(os.path.join(m.i.queue, "incoming", "**", "*"), recursive=True) or \
-        all(os.path.isdir(p) for p in glob.glob(os.path.join(m.i.queue, "incoming", "**", "*"),
-                                                 recursive=True))
+    left = [f for _, _, fs in os.walk(os.path.join(m.i.queue, "incoming")) for f in fs]
+    assert left == []
 
 
 def test_no_relay_even_for_mynetworks(mbox):
