@@ -3,6 +3,7 @@
  * SYNOPSIS
  *	smtpd [generic daemon options] (run by master; -S: one session on
  *	stdin/stdout, client "localhost"[127.0.0.1], for tests and sendmail -bs)
+ *	lmtpd [generic daemon options] (the same program under another name)
  *
  * DESCRIPTION
  *	An ESMTP server (RFC 5321) with PIPELINING (RFC 2920), SIZE (RFC
@@ -26,6 +27,15 @@
  *	"timeout after DATA (N bytes) from ...", "too many errors after ...",
  *	"disconnect from name[addr] ehlo=1 mail=1 rcpt=1/2 data=1 quit=1
  *	commands=5/6".
+ *
+ *	Invoked as "lmtpd" (a link to smtpd) it is an LMTP server (RFC
+ *	2033): LHLO instead of HELO/EHLO (those get "500 5.5.1"), and after
+ *	the end of DATA or BDAT LAST one reply per accepted recipient, in
+ *	RCPT order ("250 2.1.5 <addr> Ok: queued as ID" once the one queue
+ *	file of all recipients is durable, or the same failure for each).
+ *	Mail is queued as smtpd queues it, for qmgr and local/virtual
+ *	delivery; recipients must be in a local or virtual domain
+ *	(smtpd_check.c). Logs and parameters are smtpd's (smtpd_*).
  *
  * LIMITS
  *	line_length_limit (command lines; longer ones get "500 5.5.2 Error:
@@ -78,6 +88,8 @@
 #define SMTPD_CMD_JUNK     (1 << 1)	/* counts towards smtpd_junk_command_limit */
 #define SMTPD_CMD_LAST     (1 << 2)	/* must end a pipelined group (RFC 2920) */
 #define SMTPD_CMD_PRE_TLS  (1 << 3)	/* allowed before STARTTLS at encrypt level */
+#define SMTPD_CMD_SMTP     (1 << 4)	/* SMTP only: "500 5.5.1" in LMTP mode */
+#define SMTPD_CMD_LMTP     (1 << 5)	/* LMTP only: unknown in SMTP mode */
 
 typedef struct smtpd_cmd {
     const char *name;
@@ -89,6 +101,7 @@ typedef struct smtpd_cmd {
 #define SMTPD_CMD_ERR  (-1)
 
 static CLEANUP_RCPT *smtpd_cleanup;	/* virtual_alias_maps expansion */
+static bool smtpd_lmtp_mode;		/* invoked as "lmtpd": RFC 2033 LMTP */
 
 /* smtpd_txn_reset - forget the current mail transaction */
 void    smtpd_txn_reset(SMTPD_STATE *state)
@@ -127,7 +140,8 @@ static int smtpd_helo_common(SMTPD_STATE *state, int argc, char **argv, bool ehl
     VSTRING *name;
 
     if (argc < 2) {
-	smtpd_reply(state, "501 5.5.4 Syntax: %s hostname", ehlo ? "EHLO" : "HELO");
+	smtpd_reply(state, "501 5.5.4 Syntax: %s hostname",
+		    state->lmtp ? "LHLO" : ehlo ? "EHLO" : "HELO");
 	return SMTPD_CMD_ERR;
     }
     name = vstring_alloc(100);			/* as Postfix: "HELO a b" is "a b" */
@@ -148,7 +162,9 @@ static int smtpd_helo_common(SMTPD_STATE *state, int argc, char **argv, bool ehl
     myfree(state->helo_name);
     state->helo_name = vstring_export(&name);
     myfree(state->protocol);
-    if (ehlo) {
+    if (state->lmtp) {
+	state->protocol = mystrdup((state->flags & SMTPD_FLAG_TLS) ? "LMTPS" : "LMTP");
+    } else if (ehlo) {
 	state->protocol = mystrdup((state->flags & SMTPD_FLAG_TLS) ?
 				   ((state->flags & SMTPD_FLAG_AUTH) ? "ESMTPSA" : "ESMTPS")
 				   : ((state->flags & SMTPD_FLAG_AUTH) ? "ESMTPA" : "ESMTP"));
@@ -224,6 +240,12 @@ static int smtpd_ehlo_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
     argv_free(&kw);
     argv_free(&discard);
     return SMTPD_CMD_OK;
+}
+
+/* smtpd_lhlo_cmd - LHLO (RFC 2033): EHLO's extension list, in LMTP mode */
+static int smtpd_lhlo_cmd(SMTPD_STATE *state, int argc, char **argv, const char *args)
+{
+    return smtpd_ehlo_cmd(state, argc, argv, args);
 }
 
 /* smtpd_skip_ws - skip spaces and tabs */
@@ -693,7 +715,10 @@ static int smtpd_help_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
     (void) argc;
     (void) argv;
     (void) args;
-    smtpd_reply(state, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT");
+    if (state->lmtp)
+	smtpd_reply(state, "214 2.0.0 Commands: LHLO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT");
+    else
+	smtpd_reply(state, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT");
     return SMTPD_CMD_OK;
 }
 
@@ -723,8 +748,9 @@ static int smtpd_quit_cmd(SMTPD_STATE *state, int argc, char **argv, const char 
 }
 
 static const SMTPD_CMD smtpd_cmd_table[] = {
-    {"HELO", smtpd_helo_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_PRE_TLS | SMTPD_CMD_LAST},
-    {"EHLO", smtpd_ehlo_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_PRE_TLS | SMTPD_CMD_LAST},
+    {"HELO", smtpd_helo_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_PRE_TLS | SMTPD_CMD_LAST | SMTPD_CMD_SMTP},
+    {"EHLO", smtpd_ehlo_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_PRE_TLS | SMTPD_CMD_LAST | SMTPD_CMD_SMTP},
+    {"LHLO", smtpd_lhlo_cmd, SMTPD_CMD_PRE_HELO | SMTPD_CMD_PRE_TLS | SMTPD_CMD_LAST | SMTPD_CMD_LMTP},
     {"STARTTLS", smtpd_starttls_verb, SMTPD_CMD_PRE_HELO | SMTPD_CMD_PRE_TLS | SMTPD_CMD_LAST},
     {"AUTH", smtpd_auth_verb, SMTPD_CMD_LAST},
     {"MAIL", smtpd_mail_cmd, 0},
@@ -947,6 +973,10 @@ static void smtpd_proto(SMTPD_STATE *state)
 		break;
 	    }
 	}
+	if (cmd != NULL && (cmd->flags & SMTPD_CMD_LMTP) && !state->lmtp) {
+	    cmd = NULL;				/* LHLO is no SMTP command */
+	    idx = SMTPD_CMD_UNKNOWN_INDEX;
+	}
 	args = cp + vlen;
 	state->cmd_counts[idx]++;
 	state->cmd_total++;
@@ -955,6 +985,13 @@ static void smtpd_proto(SMTPD_STATE *state)
 	    state->cmd_errors[idx]++;
 	    state->cmd_total_err++;
 	    smtpd_reply(state, "502 5.5.2 Error: command not recognized");
+	    continue;
+	}
+	if (state->lmtp && (cmd->flags & SMTPD_CMD_SMTP)) {	/* RFC 2033 4.1 */
+	    state->where = cmd->name;
+	    state->cmd_errors[idx]++;
+	    state->cmd_total_err++;
+	    smtpd_reply(state, "500 5.5.1 Error: %s is not an LMTP command, send LHLO", cmd->name);
 	    continue;
 	}
 
@@ -981,9 +1018,10 @@ static void smtpd_proto(SMTPD_STATE *state)
 	    ret = SMTPD_CMD_ERR;
 	    if (cmd->action == smtpd_bdat_verb)
 		state->hangup = true;		/* the chunk would be read as commands */
-	} else if ((var_smtpd_helo_required || (state->flags & SMTPD_FLAG_TLS))
+	} else if ((var_smtpd_helo_required || (state->flags & SMTPD_FLAG_TLS) || state->lmtp)
 		   && state->helo_name == NULL && !(cmd->flags & SMTPD_CMD_PRE_HELO)) {
-	    smtpd_reply(state, "503 5.5.1 Error: send HELO/EHLO first");
+	    smtpd_reply(state, state->lmtp ? "503 5.5.1 Error: send LHLO first"
+			: "503 5.5.1 Error: send HELO/EHLO first");
 	    ret = SMTPD_CMD_ERR;
 	    if (cmd->action == smtpd_bdat_verb)
 		state->hangup = true;		/* the chunk would be read as commands */
@@ -1047,7 +1085,8 @@ static void smtpd_service(STREAM *client, const char *service, char **argv)
     state->where = "CONNECT";
     state->buffer = vstring_alloc(512);
     state->path = smtp_path_alloc();
-    state->protocol = mystrdup("SMTP");
+    state->lmtp = smtpd_lmtp_mode;
+    state->protocol = mystrdup(state->lmtp ? "LMTP" : "SMTP");
     state->rcpt_seen = htable_create(16);
     (void) dict_refresh();		/* a rebuilt table (postmap) takes effect now */
     smtpd_chat_init(state);
@@ -1099,6 +1138,11 @@ int     main(int argc, char **argv)
     static const SERVER_OPTS opts = {
 	.pre_init = smtpd_pre_init,
     };
+    const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+
+    /* One program, two protocols (as sendmail/mailq): the name decides. */
+    if (argc > 0)
+	smtpd_lmtp_mode = strcmp(slash ? slash + 1 : argv[0], "lmtpd") == 0;
 
     single_server_main(argc, argv, smtpd_service, &opts);
 }

@@ -69,7 +69,8 @@ typedef struct smtpd_state {
 
     /* Session. */
     char   *helo_name;		/* last HELO/EHLO argument, or NULL */
-    char   *protocol;		/* "SMTP", "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA" */
+    char   *protocol;		/* "SMTP", "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA",
+				 * "LMTP", "LMTPS" */
     char   *sasl_method;	/* AUTH mechanism used, or NULL */
     char   *sasl_username;	/* authenticated login, or NULL */
     char   *tls_summary;	/* "TLSv1.3 with cipher ..." for Received:, or NULL */
@@ -110,6 +111,8 @@ typedef struct smtpd_state {
     bool    hangup;		/* close the session after flushing replies */
     bool    last_reply_error;	/* the last reply was 4xx/5xx */
     bool    stand_alone;	/* -S: one session on stdin/stdout */
+    bool    lmtp;		/* LMTP (RFC 2033): run as "lmtpd"; LHLO, one
+				 * end-of-data reply per accepted recipient */
     int     bare_lf;		/* SMTPD_BARE_LF_* in effect for this client */
     VSTRING *reply_buf;		/* replies not yet written (PIPELINING) */
     char    rfc_addr[72];	/* addr, or "IPv6:addr", for Received: */

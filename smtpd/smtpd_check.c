@@ -7,6 +7,8 @@
  * lists run at RCPT TO. defer_if_permit / defer_if_reject / warn_if_reject
  * follow Postfix. After the relay and recipient lists, unknown recipients
  * of our own domains are refused (smtpd_reject_unlisted_recipient).
+ * In LMTP mode (lmtpd) a recipient must also resolve to a local or
+ * virtual domain, whatever the lists said: the LMTP server never relays.
  *
  * Every reject is logged as Postfix does:
  *   NOQUEUE: reject: RCPT from name[addr]: 554 5.7.1 <b@x>: Relay access
@@ -1380,6 +1382,23 @@ const char *smtpd_check_mail(SMTPD_STATE *state, const char *sender)
     return smtpd_check_ctx_done(&ctx, status);
 }
 
+/* smtpd_check_lmtp_destination - the LMTP server delivers, never relays:
+ * whatever the restriction lists said (permit_mynetworks included), the
+ * recipient must resolve to a local or virtual domain of this host */
+static int smtpd_check_lmtp_destination(SMTPD_CHECK_CTX *ctx, const char *recipient)
+{
+    resolve_addr(recipient, smtpd_check_resolved);
+    if (smtpd_check_resolved->flags & RESOLVE_FLAG_FAIL)
+	return smtpd_check_lookup_error(ctx, recipient, "relay_domains lookup failed");
+    if (!(smtpd_check_resolved->flags & (RESOLVE_FLAG_ROUTED | RESOLVE_FLAG_ERROR))
+	&& (smtpd_check_resolved->class == RESOLVE_CLASS_LOCAL
+	    || smtpd_check_resolved->class == RESOLVE_CLASS_VIRTUAL_ALIAS
+	    || smtpd_check_resolved->class == RESOLVE_CLASS_VIRTUAL_MAILBOX))
+	return SMTPD_CHECK_DUNNO;
+    return smtpd_check_reject(ctx, (int) var_relay_domains_reject_code, "5.7.1",
+			      "<%s>: Relay access denied", recipient);
+}
+
 /* smtpd_check_rcpt - see smtpd_check.h */
 const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *recipient)
 {
@@ -1406,6 +1425,8 @@ const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *recipient)
     if (status != SMTPD_CHECK_REJECT)
 	status = smtpd_check_list(&ctx, conf.recipient, recipient, SMTPD_NAME_RECIPIENT);
     status = smtpd_check_finish(&ctx, status);
+    if (status != SMTPD_CHECK_REJECT && state->lmtp)
+	status = smtpd_check_lmtp_destination(&ctx, recipient);
     if (status != SMTPD_CHECK_REJECT && var_smtpd_reject_unlisted_recipient) {
 	if (smtpd_check_unlisted(&ctx, recipient, SMTPD_NAME_RECIPIENT, false)
 	    == SMTPD_CHECK_REJECT)

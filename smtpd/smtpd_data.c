@@ -4,7 +4,10 @@
  * Received: header first, then the client's headers (assembled into
  * logical headers for header_checks, hop counting and Message-ID/Date
  * detection), then the body. The file is made durable (qfile_writer_
- * finish) before "250 2.0.0 Ok: queued as ID"; then qmgr is poked.
+ * finish) before "250 2.0.0 Ok: queued as ID"; then qmgr is poked. In
+ * LMTP mode that reply (or the failure) is repeated for each accepted
+ * recipient with its address; a BDAT chunk that fails before LAST is
+ * refused alone and the transaction waits for LAST to answer per recipient.
  *
  * DATA: only CR LF . CR LF ends the message, in every mode (DESIGN.md:
  * no SMTP smuggling): "<LF>.<LF>", "<CR><LF>.<LF>" and "<LF>.<CR><LF>"
@@ -433,6 +436,51 @@ void    smtpd_data_free(SMTPD_STATE *state)
     smtpd_data_ctx_free(&state->data);
 }
 
+/* smtpd_data_reply - the end-of-data reply "NNN X.Y.Z text": once in SMTP;
+ * in LMTP once per accepted recipient, in RCPT order (RFC 2033 4.2), as
+ * "NNN X.Y.Z <address> text" (success: "250 2.1.5 <address> text") */
+static void smtpd_data_reply(SMTPD_STATE *state, const char *reply)
+{
+    const char *text = reply;
+    char    code[4];
+    char    dsn[16];
+    size_t  n;
+
+    if (!state->lmtp || state->rcpt_count == 0) {
+	smtpd_reply(state, "%s", reply);
+	return;
+    }
+    ph_strlcpy(code, reply, sizeof(code));
+    text = reply + strlen(code);
+    while (*text == ' ')
+	text++;
+    for (n = 0; n < sizeof(dsn) - 1 && (isdigit((unsigned char) text[n]) || text[n] == '.'); n++)
+	dsn[n] = text[n];
+    dsn[n] = 0;
+    if (n >= 5 && (text[n] == ' ' || text[n] == 0)) {
+	text += n;
+	while (*text == ' ')
+	    text++;
+    } else {
+	ph_strlcpy(dsn, code[0] == '2' ? "2.0.0" : code[0] == '4' ? "4.0.0" : "5.0.0",
+		   sizeof(dsn));
+    }
+    if (code[0] == '2')
+	ph_strlcpy(dsn, "2.1.5", sizeof(dsn));
+    for (int i = 0; i < state->rcpt_count; i++)
+	smtpd_reply(state, "%s %s <%s> %s", code, dsn, state->rcpts[i].address, text);
+}
+
+/* smtpd_data_queued - "250 2.0.0 Ok: queued as ID" (per recipient in LMTP) */
+static void smtpd_data_queued(SMTPD_STATE *state, const char *id)
+{
+    VSTRING *buf = vstring_alloc(64);
+
+    vstring_fmt(buf, "250 2.0.0 Ok: queued as %s", id);
+    smtpd_data_reply(state, STR(buf));
+    vstring_free(&buf);
+}
+
 /* smtpd_data_finish - end of content: finish the queue file, send the reply.
  * Returns 0 for "queued" (or discarded), -1 for a failure reply. */
 static int smtpd_data_finish(SMTPD_STATE *state, SMTPD_DATA_CTX *ctx)
@@ -450,27 +498,27 @@ static int smtpd_data_finish(SMTPD_STATE *state, SMTPD_DATA_CTX *ctx)
 		 state->queue_id, (state->flags & SMTPD_FLAG_BDAT) ? "BDAT" : "DATA",
 		 state->namaddr, state->sender, state->protocol,
 		 state->helo_name ? state->helo_name : "");
-	smtpd_reply(state, "552 5.3.4 Error: message file too big");
+	smtpd_data_reply(state, "552 5.3.4 Error: message file too big");
     } else if (ctx->reply) {
-	smtpd_reply(state, "%s", ctx->reply);
+	smtpd_data_reply(state, ctx->reply);
     } else if (ctx->hops > var_hopcount_limit) {
 	msg_info("%s: reject: %s from %s: 554 5.4.0 Error: too many hops; from=<%s> proto=%s helo=<%s>",
 		 state->queue_id, (state->flags & SMTPD_FLAG_BDAT) ? "BDAT" : "DATA",
 		 state->namaddr, state->sender, state->protocol,
 		 state->helo_name ? state->helo_name : "");
-	smtpd_reply(state, "554 5.4.0 Error: too many hops");
+	smtpd_data_reply(state, "554 5.4.0 Error: too many hops");
     } else if ((err = smtpd_check_eod(state)) != NULL) {
-	smtpd_reply(state, "%s", err);
+	smtpd_data_reply(state, err);
     } else if (ctx->discard || (state->flags & SMTPD_FLAG_DISCARD)) {
 	ph_strlcpy(id, state->queue_id, sizeof(id));
 	qfile_writer_abort(&state->qf);
-	smtpd_reply(state, "250 2.0.0 Ok: queued as %s", id);
+	smtpd_data_queued(state, id);
 	ret = 0;
     } else {
 	ph_strlcpy(id, state->queue_id, sizeof(id));
 	if (qfile_writer_finish(&state->qf, true, &err) < 0) {
 	    msg_warn("%s: queue file write error: %s", id, err);
-	    smtpd_reply(state, "451 4.3.0 Error: queue file write error");
+	    smtpd_data_reply(state, "451 4.3.0 Error: queue file write error");
 	} else {
 	    if (ctx->hold || (state->flags & SMTPD_FLAG_HOLD)) {
 		if (mail_queue_rename(id, MAIL_QUEUE_INCOMING, MAIL_QUEUE_HOLD, &err) < 0)
@@ -487,7 +535,7 @@ static int smtpd_data_finish(SMTPD_STATE *state, SMTPD_DATA_CTX *ctx)
 		}
 		vstring_free(&path);
 	    }
-	    smtpd_reply(state, "250 2.0.0 Ok: queued as %s", id);
+	    smtpd_data_queued(state, id);
 	    state->error_count = 0;		/* delivered mail resets the tarpit */
 	    state->junk_cmds = 0;
 	    ret = 0;
@@ -683,6 +731,14 @@ int     smtpd_bdat_cmd(SMTPD_STATE *state, int argc, char **argv)
     }
     if (err != NULL) {
 	smtpd_reply(state, "%s", err);
+	return -1;
+    }
+    if ((state->data->too_big || state->data->failed) && state->lmtp && !last) {
+	/* LMTP: the per-recipient replies come after BDAT LAST; until then
+	 * each chunk is read, discarded and refused (RFC 2033 4.2) */
+	smtpd_reply(state, "%s", state->data->too_big ? "552 5.3.4 Error: message file too big"
+		    : state->data->reply ? state->data->reply
+		    : "451 4.3.0 Error: queue file write error");
 	return -1;
     }
     if (state->data->too_big || state->data->failed) {

@@ -61,6 +61,7 @@ def check_layout(dest, d):
         f = p(f"{d['sbindir']}/{name}")
         assert os.path.isfile(f) and os.access(f, os.X_OK), f
     assert os.readlink(p(f"{d['sbindir']}/mailq")) == "sendmail"
+    assert os.readlink(p(f"{d['libexecdir']}/posthorn/lmtpd")) == "smtpd"
     assert os.readlink(p(f"{d['sbindir']}/newaliases")) == "postalias"
     for name in ("main.cf", "master.cf"):
         with open(p(f"{d['sysconfdir']}/posthorn/{name}")) as a, \

@@ -91,6 +91,7 @@ def test_deb_metadata_and_contents(deb):
     files = run(["dpkg-deb", "-c", path]).stdout
     for need in ["./usr/sbin/sendmail", "./usr/sbin/postconf", "./usr/sbin/posthorn",
                  "./usr/lib/posthorn/master", "./usr/lib/posthorn/smtpd",
+                 "./usr/lib/posthorn/lmtpd -> smtpd",
                  "./etc/posthorn/main.cf", "./etc/posthorn/master.cf",
                  "./lib/systemd/system/posthorn.service", "./etc/logrotate.d/posthorn",
                  "./usr/share/man/man5/main.cf.5.gz", "./usr/share/man/man7/posthorn.7.gz",
@@ -347,6 +348,7 @@ def test_rpm_builds_from_dist_tarball(dist, tmp_path):
     assert len(rpms) == 1, rpms
     files = set(run(["rpm", "-qlp", rpms[0]]).stdout.split())
     for need in ["/usr/libexec/posthorn/master", "/usr/libexec/posthorn/smtpd",
+                 "/usr/libexec/posthorn/lmtpd",
                  "/usr/libexec/posthorn/qmgr", "/usr/sbin/posthorn", "/usr/sbin/postconf",
                  "/usr/sbin/postdrop", "/usr/sbin/sendmail.posthorn", "/usr/sbin/mailq.posthorn",
                  "/usr/sbin/newaliases.posthorn", "/usr/sbin/sendmail",
