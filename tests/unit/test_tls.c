@@ -487,6 +487,28 @@ TEST(test_protocols_parse)
     CHECK_STR(tls_protocol_name(99), "unknown");
 }
 
+TEST(test_tlsa_usable)
+{
+    static const unsigned char d64[64];
+    static const struct {
+	unsigned char u, s, m;
+	size_t  len;
+	bool    ok;
+    } cases[] = {
+	{3, 1, 1, 32, true}, {2, 0, 1, 32, true}, {3, 0, 2, 64, true}, {2, 1, 0, 50, true},
+	{0, 0, 1, 32, false},			/* PKIX-TA: unusable in SMTP */
+	{1, 1, 1, 32, false},			/* PKIX-EE: unusable in SMTP */
+	{4, 1, 1, 32, false}, {3, 2, 1, 32, false}, {3, 1, 3, 32, false},
+	{3, 1, 1, 31, false}, {3, 1, 2, 32, false}, {3, 1, 0, 0, false},
+    };
+
+    for (size_t i = 0; i < PH_ARRAY_LEN(cases); i++) {
+	TLS_TLSA t = {cases[i].u, cases[i].s, cases[i].m, d64, cases[i].len};
+
+	CHECK_INT(tls_tlsa_usable(&t), cases[i].ok);
+    }
+}
+
 TEST(test_names)
 {
     CHECK_INT(tls_level_parse("may"), TLS_LEV_MAY);
@@ -495,7 +517,12 @@ TEST(test_names)
     CHECK_INT(tls_level_parse("secure"), TLS_LEV_SECURE);
     CHECK_INT(tls_level_parse(""), TLS_LEV_NONE);
     CHECK_INT(tls_level_parse("none"), TLS_LEV_NONE);
-    CHECK_INT(tls_level_parse("dane"), -1);
+    CHECK_INT(tls_level_parse("dane"), TLS_LEV_DANE);
+    CHECK_INT(tls_level_parse("DANE-only"), TLS_LEV_DANE_ONLY);
+    CHECK_INT(tls_level_parse("fingerprint"), -1);
+    CHECK_STR(tls_level_name(TLS_LEV_DANE_ONLY), "dane-only");
+    /* Mandatory levels compare above may, below verify (Postfix's order). */
+    CHECK(TLS_LEV_DANE > TLS_LEV_ENCRYPT && TLS_LEV_DANE_ONLY < TLS_LEV_VERIFY);
     CHECK_INT(tls_level_parse("mayy"), -1);
     CHECK_STR(tls_level_name(TLS_LEV_SECURE), "secure");
     CHECK_STR(tls_trust_name(TLS_TRUST_ANONYMOUS), "Anonymous");
@@ -1347,6 +1374,7 @@ int     main(void)
 	msg_fatal("cannot make test certificates with the openssl command in %s", tmpdir);
     RUN(test_protocols_parse);
     RUN(test_names);
+    RUN(test_tlsa_usable);
     RUN(test_config_errors);
     RUN(test_handshake_tls13);
     RUN(test_starttls_injection);
