@@ -7,6 +7,9 @@
  * backwards, names at most DNS_NAME_MAX bytes) and drops records whose
  * names are not host-name text. The resolver state is per process (the
  * suite's processes are single-threaded).
+ * With dns_set_dnssec(true) the query gets the AD bit and an EDNS0 OPT
+ * record (payload 1232, DO bit), and RES_TRUSTAD keeps glibc from
+ * clearing AD in the reply; the AD bit of the reply is the verdict.
  * Limits: DNS_MAX_RR records per answer; IPv4 servers only for
  * dns_set_server (resolv.conf may still name IPv6 servers).
  */
@@ -30,6 +33,7 @@ static struct __res_state dns_res;
 static bool dns_res_ready;
 static struct sockaddr_in dns_server;
 static bool dns_server_set;
+static bool dns_dnssec;
 
 /* dns_init - set up the resolver state once */
 static int dns_init(void)
@@ -41,6 +45,10 @@ static int dns_init(void)
 	return -1;
     dns_res.options &= ~(unsigned long) (RES_DNSRCH | RES_DEFNAMES);
     dns_res.options |= RES_RECURSE;
+#ifdef RES_TRUSTAD
+    if (dns_dnssec)
+	dns_res.options |= RES_TRUSTAD;
+#endif
     if (dns_server_set) {
 	dns_res.nscount = 1;
 	dns_res.nsaddr_list[0] = dns_server;
@@ -110,6 +118,16 @@ int dns_set_server(const char *server, const char **error_r)
     }
     dns_server_set = true;
     return 0;
+}
+
+/* dns_set_dnssec - see dns.h */
+void dns_set_dnssec(bool on)
+{
+    if (dns_res_ready && on != dns_dnssec) {
+	res_nclose(&dns_res);
+	dns_res_ready = false;
+    }
+    dns_dnssec = on;
 }
 
 /* dns_get16 - big-endian 16 bits */
@@ -286,6 +304,16 @@ int dns_parse(const unsigned char *msg, size_t len, int type, DNS_RR **list_r)
 		rr.name[o] = 0;
 		break;
 	    }
+	case DNS_T_TLSA:
+	    if (rdlen < 3)
+		goto bad;
+	    rr.usage = msg[rd];
+	    rr.selector = msg[rd + 1];
+	    rr.mtype = msg[rd + 2];
+	    rr.data_len = rdlen - 3;
+	    rr.data = mymalloc(rr.data_len + 1);
+	    memcpy(rr.data, msg + rd + 3, rr.data_len);
+	    break;
 	default:
 	    break;
 	}
@@ -305,6 +333,12 @@ bad:
 /* dns_lookup - see dns.h */
 int dns_lookup(const char *name, int type, DNS_RR **list_r, VSTRING *why)
 {
+    return dns_lookup_sec(name, type, list_r, NULL, why);
+}
+
+/* dns_lookup_sec - see dns.h */
+int dns_lookup_sec(const char *name, int type, DNS_RR **list_r, bool *secure_r, VSTRING *why)
+{
     unsigned char query[NS_PACKETSZ + DNS_NAME_MAX], *reply;
     int qlen, rlen, status;
     static const char *const texts[] = {
@@ -313,6 +347,8 @@ int dns_lookup(const char *name, int type, DNS_RR **list_r, VSTRING *why)
     };
 
     *list_r = NULL;
+    if (secure_r)
+	*secure_r = false;
     if (dns_init() < 0) {
 	if (why)
 	    vstring_fmt(why, "Name service error for name=%s type=%s: cannot initialize the resolver",
@@ -333,12 +369,27 @@ int dns_lookup(const char *name, int type, DNS_RR **list_r, VSTRING *why)
 			name, dns_type_name(type));
 	return DNS_FAIL;
     }
+    if (dns_dnssec) {
+	/* AD in the header; EDNS0 OPT: root name, type 41, payload 1232,
+	 * extended RCODE 0, version 0, flags DO, no options. */
+	static const unsigned char opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0};
+
+	if ((size_t) qlen + sizeof(opt) > sizeof(query))
+	    msg_panic("dns_lookup: no room for the OPT record");
+	query[3] |= 0x20;
+	memcpy(query + qlen, opt, sizeof(opt));
+	qlen += (int) sizeof(opt);
+	query[11] = (unsigned char) (query[11] + 1);	/* ARCOUNT 0 -> 1 */
+    }
     reply = mymalloc(65536);
     rlen = res_nsend(&dns_res, query, qlen, reply, 65536);
-    if (rlen < 0)
+    if (rlen < 0) {
 	status = DNS_RETRY;
-    else
+    } else {
 	status = dns_parse(reply, (size_t) rlen, type, list_r);
+	if (secure_r && dns_dnssec && rlen >= 4 && (reply[3] & 0x20))
+	    *secure_r = true;
+    }
     myfree(reply);
     if (status != DNS_OK && why) {
 	if (status == DNS_NOTFOUND || status == DNS_NODATA)
@@ -358,6 +409,8 @@ void dns_rr_free(DNS_RR **listp)
 
     for (; rr; rr = next) {
 	next = rr->next;
+	if (rr->data)
+	    myfree(rr->data);
 	myfree(rr);
     }
     *listp = NULL;
@@ -434,6 +487,8 @@ const char *dns_type_name(int type)
 	return "TXT";
     case DNS_T_PTR:
 	return "PTR";
+    case DNS_T_TLSA:
+	return "TLSA";
     default:
 	return "?";
     }

@@ -22,6 +22,18 @@
  * loopback dnsmasq); NULL or "" goes back to resolv.conf. Search domains
  * are never applied (names are absolute).
  *
+ * DNSSEC (smtp_dns_support_level = dnssec): dns_set_dnssec(true) makes
+ * every query ask for DNSSEC (the AD bit set in the header, RFC 6840 5.7,
+ * and an EDNS0 OPT record with the DO bit) and tells the libc resolver to
+ * pass the AD bit of replies through ("options trust-ad"). dns_lookup_sec
+ * then reports in *secure_r whether the reply carried AD: the answer (or
+ * the denial) was validated. That is only as good as the path to the
+ * resolver: it must be a validating resolver on this host (Postfix makes
+ * the same assumption); this module validates nothing itself.
+ *
+ * TLSA records (RFC 6698) come back with usage, selector, matching type
+ * and the association data (mymalloc'ed, rr->data/rr->data_len).
+ *
  * Limits: at most DNS_MAX_RR records per answer, replies up to 64 KiB
  * (retried over TCP when truncated, as the resolver does).
  */
@@ -42,6 +54,7 @@
 #define DNS_T_TXT   16
 #define DNS_T_AAAA  28
 #define DNS_T_PTR   12
+#define DNS_T_TLSA  52
 
 #define DNS_MAX_RR  100
 #define DNS_NAME_MAX 255
@@ -52,12 +65,25 @@ typedef struct dns_rr {
     unsigned pref;			/* MX preference */
     char    name[DNS_NAME_MAX + 1];	/* MX/PTR target; TXT text (cut) */
     unsigned char addr[16];		/* A (4 bytes) or AAAA (16) */
+    unsigned char usage;		/* TLSA certificate usage */
+    unsigned char selector;		/* TLSA selector */
+    unsigned char mtype;		/* TLSA matching type */
+    unsigned char *data;		/* TLSA association data (or NULL) */
+    size_t  data_len;
     struct dns_rr *next;
 } DNS_RR;
 
 /* dns_set_server - use one server (address[:port]); -1 + *error_r when
  * the text is not an IPv4 address with an optional port */
 int dns_set_server(const char *server, const char **error_r);
+
+/* dns_set_dnssec - ask for DNSSEC-validated answers (see above) */
+void dns_set_dnssec(bool on);
+
+/* dns_lookup_sec - dns_lookup that also reports, in *secure_r (may be
+ * NULL), whether the reply had the AD bit: always false unless
+ * dns_set_dnssec(true). For DNS_OK, NOTFOUND and NODATA alike. */
+int dns_lookup_sec(const char *name, int type, DNS_RR **list_r, bool *secure_r, VSTRING *why);
 
 /* dns_lookup - ask name/type; on DNS_OK *list_r is a new list (free with
  * dns_rr_free), else NULL */

@@ -65,12 +65,17 @@ typedef enum tls_level {
     TLS_LEV_NONE,			/* no TLS */
     TLS_LEV_MAY,			/* opportunistic: any certificate */
     TLS_LEV_ENCRYPT,			/* mandatory TLS, no authentication */
+    TLS_LEV_DANE,			/* DANE (RFC 7672): TLSA records */
+    TLS_LEV_DANE_ONLY,			/* DANE, no fallback (smtp resolves
+					 * it to DANE or a deferral before
+					 * tls_client_start) */
     TLS_LEV_VERIFY,			/* trusted chain + name match */
     TLS_LEV_SECURE,			/* same; names come from the next-hop */
 } TLS_LEVEL;
 
-/* tls_level_parse - "none" ... "secure" (case-insensitive; "" = none);
- * -1 for anything else (dane and fingerprint are not implemented) */
+/* tls_level_parse - "none", "may", "encrypt", "dane", "dane-only",
+ * "verify", "secure" (case-insensitive; "" = none); -1 for anything else
+ * (fingerprint is not implemented) */
 int     tls_level_parse(const char *name);
 /* tls_level_name - the Postfix name of a level */
 const char *tls_level_name(TLS_LEVEL level);
@@ -155,6 +160,20 @@ TLS_CLIENT_CTX *tls_client_init(const TLS_CLIENT_PARAMS *params, const char **er
 /* tls_client_free - release; NULLs the pointer */
 void    tls_client_free(TLS_CLIENT_CTX **ctxp);
 
+/* One TLSA record (RFC 6698) as DNS delivered it. */
+typedef struct tls_tlsa {
+    unsigned char usage;		/* 2 DANE-TA, 3 DANE-EE (0/1: unusable
+					 * in SMTP, RFC 7672 3.1.3) */
+    unsigned char selector;		/* 0 certificate, 1 SubjectPublicKeyInfo */
+    unsigned char mtype;		/* 0 full, 1 SHA-256, 2 SHA-512 */
+    const unsigned char *data;
+    size_t  len;
+} TLS_TLSA;
+
+/* tls_tlsa_usable - a record the SMTP client can use: usage 2 or 3,
+ * selector 0 or 1, matching type 0, 1 or 2 with the right digest length */
+bool    tls_tlsa_usable(const TLS_TLSA *rec);
+
 /* Per-connection client settings. */
 typedef struct tls_client_start_params {
     TLS_LEVEL level;			/* may, encrypt, verify, secure */
@@ -168,9 +187,18 @@ typedef struct tls_client_start_params {
     unsigned port;
     int     timeout;			/* handshake deadline, s (<= 0: 300) */
     const VSTRING *session;		/* from tls_session_save: resume */
+    /* level DANE: the usable TLSA records (at least one) and the TLSA base
+     * domain; match_names then lists the other names a DANE-TA chain's
+     * certificate may carry (DANE-EE: no name check, RFC 7672 3.1.1). */
+    const TLS_TLSA *tlsa;
+    int     tlsa_count;
+    const char *dane_base;
 } TLS_CLIENT_START;
 
 /* tls_client_start - handshake as a client and check the server per level:
+ * at DANE the chain must match one of props->tlsa (OpenSSL's DANE
+ * verifier; no session resumption) or the handshake fails with "Server
+ * certificate not trusted"; a match gives trust Verified.
  * at verify/secure an untrusted chain fails with "Server certificate not
  * trusted" and a name mismatch with "Server certificate not verified"; at
  * may/encrypt any certificate is accepted and only the trust state

@@ -10,12 +10,20 @@
  * DNS names, CN only when there are none; no partial wildcards; a name with
  * a leading "." matches any subdomain).
  *
- * Limits: no DANE, no fingerprint matching, no OCSP/CRL checks.
+ * DANE (level TLS_LEV_DANE): OpenSSL's DANE verifier (SSL_dane_enable with
+ * the TLSA base domain, one SSL_dane_tlsa_add per record) decides; DANE-EE
+ * matches skip the name check (DANE_FLAG_NO_DANE_EE_NAMECHECKS), DANE-TA
+ * chains must name the base domain or one of match_names (SSL_add1_host).
+ * Only the records tls_tlsa_usable() accepts are handed over; PKIX usages
+ * 0 and 1 are never used (RFC 7672 3.1.3), so the CAfile plays no part.
+ *
+ * Limits: no fingerprint matching, no OCSP/CRL checks.
  */
 #include "sys_defs.h"
 
 #include <arpa/inet.h>
 #include <string.h>
+#include <strings.h>
 
 #include "msg.h"
 #include "mymalloc.h"
@@ -53,6 +61,12 @@ TLS_CLIENT_CTX *tls_client_init(const TLS_CLIENT_PARAMS *p, const char **error_r
     if (p->cert_file && *p->cert_file
 	&& tls_load_cert_key(ctx, p->cert_file, p->key_file, error_r) < 0)
 	goto bad;
+    /* DANE per connection needs the context's digest tables. */
+    if (SSL_CTX_dane_enable(ctx) <= 0) {
+	(void) tls_library_errors();
+	*error_r = tls_error_fmt("cannot enable DANE support in the TLS client context");
+	goto bad;
+    }
     /* Verification runs anyway; the verdict is ours, after the handshake. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
@@ -111,6 +125,60 @@ static bool tls_client_match(X509 *cert, const TLS_CLIENT_START *props)
     return false;
 }
 
+/* tls_tlsa_usable - see tls.h */
+bool    tls_tlsa_usable(const TLS_TLSA *rec)
+{
+    if (rec->usage != 2 && rec->usage != 3)
+	return false;
+    if (rec->selector > 1)
+	return false;
+    switch (rec->mtype) {
+    case 0:
+	return rec->len > 0;
+    case 1:
+	return rec->len == 32;
+    case 2:
+	return rec->len == 64;
+    default:
+	return false;
+    }
+}
+
+/* tls_client_dane - arm OpenSSL's DANE verifier; 0, or -1 with *error_r */
+static int tls_client_dane(SSL *ssl, const TLS_CLIENT_START *props, const char **error_r)
+{
+    int     usable = 0;
+
+    if (props->dane_base == NULL || *props->dane_base == 0 || props->tlsa_count <= 0)
+	msg_panic("tls_client_start: DANE without TLSA records or base domain");
+    if (SSL_dane_enable(ssl, props->dane_base) <= 0) {
+	(void) tls_library_errors();
+	*error_r = tls_error_fmt("cannot enable DANE for %s", props->dane_base);
+	return -1;
+    }
+    (void) SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+    /* DANE-TA: names besides the base domain (RFC 7672 3.2.2). */
+    for (int i = 0; props->match_names && props->match_names[i]; i++)
+	if (*props->match_names[i] && strcasecmp(props->match_names[i], props->dane_base) != 0
+	    && SSL_add1_host(ssl, props->match_names[i]) != 1)
+	    ERR_clear_error();
+    for (int i = 0; i < props->tlsa_count; i++) {
+	const TLS_TLSA *t = props->tlsa + i;
+
+	if (!tls_tlsa_usable(t))
+	    continue;
+	if (SSL_dane_tlsa_add(ssl, t->usage, t->selector, t->mtype, t->data, t->len) > 0)
+	    usable++;
+	else
+	    ERR_clear_error();		/* e.g. a full certificate that does not parse */
+    }
+    if (usable == 0) {
+	*error_r = tls_error_fmt("no usable TLSA records for %s", props->dane_base);
+	return -1;
+    }
+    return 0;
+}
+
 /* tls_client_start - handshake as a client and apply the security level */
 TLS_SESSION *tls_client_start(STREAM *sp, TLS_CLIENT_CTX *cc,
 			              const TLS_CLIENT_START *props, const char **error_r)
@@ -139,7 +207,14 @@ TLS_SESSION *tls_client_start(STREAM *sp, TLS_CLIENT_CTX *cc,
     if (props->servername && *props->servername && !tls_client_is_literal(props->servername)
 	&& SSL_set_tlsext_host_name(ts->ssl, props->servername) != 1)
 	ERR_clear_error();			/* over-long name: no SNI */
-    if (props->session && LEN(props->session) > 0) {
+    bool    dane = props->level == TLS_LEV_DANE || props->level == TLS_LEV_DANE_ONLY;
+
+    if (dane && tls_client_dane(ts->ssl, props, error_r) < 0) {
+	msg_info("SSL_connect error to %s: %s", ts->namaddr, *error_r);
+	tls_session_free(&ts);
+	return NULL;
+    }
+    if (!dane && props->session && LEN(props->session) > 0) {
 	const unsigned char *p = (const unsigned char *) STR(props->session);
 	SSL_SESSION *sess = d2i_SSL_SESSION(NULL, &p, (long) LEN(props->session));
 
@@ -165,11 +240,30 @@ TLS_SESSION *tls_client_start(STREAM *sp, TLS_CLIENT_CTX *cc,
 	ts->trust = TLS_TRUST_UNTRUSTED;
     tls_session_peer_info(ts);
     if (ts->trust == TLS_TRUST_UNTRUSTED
-	&& (ts->loglevel >= 1 || props->level >= TLS_LEV_VERIFY))
+	&& (ts->loglevel >= 1 || props->level >= TLS_LEV_DANE))
 	msg_info("certificate verification failed for %s: %s", ts->namaddr,
 		 X509_verify_cert_error_string(vr));
     tls_session_activate(ts);
-    if (props->level >= TLS_LEV_VERIFY) {
+    if (dane) {
+	EVP_PKEY *mspki = NULL;
+	X509   *mcert = NULL;
+	int     depth = SSL_get0_dane_authority(ts->ssl, &mcert, &mspki);
+
+	if (ts->trust == TLS_TRUST_TRUSTED && depth >= 0) {
+	    ts->trust = TLS_TRUST_VERIFIED;
+	    if (ts->loglevel >= 2) {
+		uint8_t usage, selector, mtype;
+
+		if (SSL_get0_dane_tlsa(ts->ssl, &usage, &selector, &mtype, NULL, NULL) >= 0)
+		    msg_info("%s: matched TLSA record %u %u %u at depth %d", ts->namaddr,
+			     usage, selector, mtype, depth);
+	    }
+	} else {
+	    *error_r = "Server certificate not trusted";
+	    (void) tls_session_stop(&ts);
+	    return NULL;
+	}
+    } else if (props->level >= TLS_LEV_VERIFY) {
 	if (ts->trust != TLS_TRUST_TRUSTED) {
 	    *error_r = "Server certificate not trusted";
 	} else if (!tls_client_match(peer, props)) {

@@ -22,6 +22,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 
 #include "attr.h"
@@ -187,6 +188,7 @@ static void smtp_pre_init(const char *service, char **argv)
     if (dns_set_server(var_smtp_dns_resolver_address, &error) < 0)
 	msg_fatal("%s: smtp_dns_resolver_address = %s: %s", config_main_cf(),
 		  var_smtp_dns_resolver_address, error);
+    dns_set_dnssec(var_smtp_dns_support_level && strcasecmp(var_smtp_dns_support_level, "dnssec") == 0);
     if (strcmp(var_smtp_address_preference, "any") != 0
 	&& strcmp(var_smtp_address_preference, "ipv4") != 0
 	&& strcmp(var_smtp_address_preference, "ipv6") != 0)

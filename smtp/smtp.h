@@ -12,6 +12,7 @@
 
 #include "sys_defs.h"
 #include "deliver_request.h"
+#include "dns.h"
 #include "qfile.h"
 #include "smtp_reply.h"
 #include "stream.h"
@@ -43,6 +44,9 @@ typedef struct smtp_session {
     int64_t idle_since_ms;		/* when cached */
     int     reuse_count;
     bool    lmtp;
+    bool    dnssec;			/* the MX (if any) and address records
+					 * that led here were DNSSEC-validated */
+    DNS_RR *tlsa;       		/* level DANE: the TLSA RRset */
 } SMTP_SESSION;
 
 /* Outcome of a session attempt. */
@@ -123,6 +127,14 @@ int smtp_tls_level(const char *nexthop, VSTRING *why, char ***names_r);
  * with *error_r */
 int smtp_tls_start(SMTP_SESSION *sess, TLS_LEVEL level, const char *nexthop,
 		   char **names, const char **error_r);
+
+/* smtp_tls_dane - resolve level dane or dane-only for sess (RFC 7672):
+ * TLSA lookup at _port._tcp.host when sess->dnssec; returns TLS_LEV_DANE
+ * (records kept in sess->tlsa), TLS_LEV_ENCRYPT (secure TLSA RRset, all
+ * unusable), TLS_LEV_MAY (no DNSSEC, no TLSA: opportunistic), or -1 with
+ * why: the host must be deferred (TLSA lookup failure; dane-only without
+ * usable secure TLSA records) */
+int smtp_tls_dane(SMTP_STATE *st, SMTP_SESSION *sess, int level, VSTRING *why);
 
 /* smtp_sasl.c */
 /* smtp_sasl_init - open the password tables (before the privilege drop) */

@@ -21,6 +21,10 @@
  * address without TLS (as Postfix does); the cached session is then a
  * plaintext one.
  * A cached idle session to the same destination is reused first.
+ * With DNSSEC lookups each address remembers whether the MX RRset (when
+ * there was an MX lookup) and its own A/AAAA RRset were validated: the
+ * condition for DANE (smtp_tls_dane in smtp_tls.c); without an MX record
+ * the MX denial (NODATA) must have been validated too.
  */
 #include "sys_defs.h"
 
@@ -49,6 +53,7 @@ typedef struct smtp_addr {
     char   *host;
     int     family;
     char    addr[INET6_ADDRSTRLEN];
+    bool    secure;			/* MX and address DNSSEC-validated */
 } SMTP_ADDR;
 
 /* smtp_parse_nexthop - see smtp.h */
@@ -128,7 +133,7 @@ int smtp_parse_nexthop(const char *nexthop, bool lmtp, VSTRING *host, unsigned *
 
 /* smtp_addr_add - append an address (deduplicated, limited) */
 static void smtp_addr_add(SMTP_ADDR **list, int *count, const char *host, int family,
-			  const char *addr)
+			  const char *addr, bool secure)
 {
     for (int i = 0; i < *count; i++)
 	if (strcmp((*list)[i].addr, addr) == 0)
@@ -138,6 +143,7 @@ static void smtp_addr_add(SMTP_ADDR **list, int *count, const char *host, int fa
     *list = myrealloc(*list, sizeof(**list) * (size_t) (*count + 1));
     (*list)[*count].host = mystrdup(host);
     (*list)[*count].family = family;
+    (*list)[*count].secure = secure;
     ph_strlcpy((*list)[*count].addr, addr, sizeof((*list)[*count].addr));
     (*count)++;
 }
@@ -151,30 +157,36 @@ static void smtp_want(bool *v4, bool *v6)
     *v6 = strstr(p, "all") || strstr(p, "ipv6");
 }
 
-/* smtp_host_addrs - addresses of one host, in preference order; DNS_* */
-static int smtp_host_addrs(const char *host, SMTP_ADDR **list, int *count, VSTRING *why)
+/* smtp_host_addrs - addresses of one host, in preference order; DNS_*.
+ * parent_secure: the MX lookup that named host was validated (true when
+ * there was none); an address is secure when that holds and its own
+ * A/AAAA answer was validated too. */
+static int smtp_host_addrs(const char *host, bool parent_secure, SMTP_ADDR **list, int *count,
+			   VSTRING *why)
 {
     unsigned char bin[16];
     VSTRING *text = vstring_alloc(64);
     DNS_RR *a = NULL, *aaaa = NULL;
     int s4 = DNS_NODATA, s6 = DNS_NODATA, status;
-    bool v4, v6;
+    bool v4, v6, sec4 = false, sec6 = false;
 
     smtp_want(&v4, &v6);
     if (inet_pton(AF_INET, host, bin) == 1) {
-	smtp_addr_add(list, count, host, AF_INET, host);
+	smtp_addr_add(list, count, host, AF_INET, host, false);
 	vstring_free(&text);
 	return DNS_OK;
     }
     if (inet_pton(AF_INET6, host, bin) == 1) {
-	smtp_addr_add(list, count, host, AF_INET6, host);
+	smtp_addr_add(list, count, host, AF_INET6, host, false);
 	vstring_free(&text);
 	return DNS_OK;
     }
     if (v4)
-	s4 = dns_lookup(host, DNS_T_A, &a, why);
+	s4 = dns_lookup_sec(host, DNS_T_A, &a, &sec4, why);
     if (v6)
-	s6 = dns_lookup(host, DNS_T_AAAA, &aaaa, s4 == DNS_OK ? NULL : why);
+	s6 = dns_lookup_sec(host, DNS_T_AAAA, &aaaa, &sec6, s4 == DNS_OK ? NULL : why);
+    sec4 = sec4 && parent_secure;
+    sec6 = sec6 && parent_secure;
 
     DNS_RR *first = a, *second = aaaa;
 
@@ -185,10 +197,10 @@ static int smtp_host_addrs(const char *host, SMTP_ADDR **list, int *count, VSTRI
     }
     for (DNS_RR *rr = first; rr; rr = rr->next)
 	smtp_addr_add(list, count, host, rr->type == DNS_T_A ? AF_INET : AF_INET6,
-		      dns_rr_addr_text(rr, text));
+		      dns_rr_addr_text(rr, text), rr->type == DNS_T_A ? sec4 : sec6);
     for (DNS_RR *rr = second; rr; rr = rr->next)
 	smtp_addr_add(list, count, host, rr->type == DNS_T_A ? AF_INET : AF_INET6,
-		      dns_rr_addr_text(rr, text));
+		      dns_rr_addr_text(rr, text), rr->type == DNS_T_A ? sec4 : sec6);
     if (a || aaaa)
 	status = DNS_OK;
     else if (s4 == DNS_RETRY || s6 == DNS_RETRY || s4 == DNS_FAIL || s6 == DNS_FAIL)
@@ -216,7 +228,7 @@ static int smtp_host_addrs(const char *host, SMTP_ADDR **list, int *count, VSTRI
 		    : (const void *) &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr;
 
 		if (inet_ntop(ai->ai_family, ap, buf, sizeof(buf)))
-		    smtp_addr_add(list, count, host, ai->ai_family, buf);
+		    smtp_addr_add(list, count, host, ai->ai_family, buf, false);
 	    }
 	    freeaddrinfo(res);
 	    status = DNS_OK;
@@ -313,7 +325,7 @@ static int smtp_connect_unix(const char *path, VSTRING *why)
 
 /* smtp_session_new - wrap a connected fd */
 static SMTP_SESSION *smtp_session_new(int fd, const char *host, const char *addr, unsigned port,
-				      const char *dest_key, bool lmtp)
+				      const char *dest_key, bool lmtp, bool secure)
 {
     SMTP_SESSION *sess = mycalloc(1, sizeof(*sess));
     VSTRING *buf = vstring_alloc(100);
@@ -329,6 +341,7 @@ static SMTP_SESSION *smtp_session_new(int fd, const char *host, const char *addr
     sess->namaddr = vstring_export(&buf);
     sess->dest_key = mystrdup(dest_key);
     sess->lmtp = lmtp;
+    sess->dnssec = secure;
     return sess;
 }
 
@@ -347,7 +360,8 @@ static int smtp_mx_list(SMTP_STATE *st, const char *domain, SMTP_ADDR **list, in
 {
     DNS_RR *mx = NULL;
     VSTRING *why = vstring_alloc(100);
-    int status = dns_lookup(domain, DNS_T_MX, &mx, why);
+    bool secure = false;
+    int status = dns_lookup_sec(domain, DNS_T_MX, &mx, &secure, why);
     int hstat = DNS_NODATA;
 
     switch (status) {
@@ -361,7 +375,7 @@ static int smtp_mx_list(SMTP_STATE *st, const char *domain, SMTP_ADDR **list, in
 	for (DNS_RR *rr = mx; rr; rr = rr->next) {
 	    if (strcmp(rr->name, ".") == 0)
 		continue;
-	    int s = smtp_host_addrs(rr->name, list, count, why);
+	    int s = smtp_host_addrs(rr->name, secure, list, count, why);
 
 	    if (s == DNS_OK || hstat == DNS_NODATA || hstat == DNS_NOTFOUND)
 		hstat = s;
@@ -377,7 +391,7 @@ static int smtp_mx_list(SMTP_STATE *st, const char *domain, SMTP_ADDR **list, in
 	break;
     case DNS_NODATA:
 	/* No MX: the domain itself (RFC 5321 5.1). */
-	hstat = smtp_host_addrs(domain, list, count, why);
+	hstat = smtp_host_addrs(domain, secure, list, count, why);
 	if (*count == 0) {
 	    if (hstat == DNS_RETRY)
 		smtp_fail(st, DEL_STAT_DEFER, "4.4.3", NULL, "%s", STR(why));
@@ -447,7 +461,7 @@ void smtp_connect_deliver(SMTP_STATE *st)
 	    smtp_fail(st, DEL_STAT_DEFER, "4.4.1", NULL, "connect to %s: %s", STR(host), STR(why));
 	    goto out;
 	}
-	sess = smtp_session_new(fd, var_myhostname, STR(host), 0, STR(key), true);
+	sess = smtp_session_new(fd, var_myhostname, STR(host), 0, STR(key), true, false);
 	if (smtp_proto_greet(st, sess) == 0 && smtp_proto_deliver(st, sess, false) == SMTP_SESS_DONE)
 	    smtp_cache_put(sess);
 	else
@@ -459,7 +473,7 @@ void smtp_connect_deliver(SMTP_STATE *st)
 	if (smtp_mx_list(st, STR(host), &list, &count) < 0)
 	    goto out;
     } else {
-	int s = smtp_host_addrs(STR(host), &list, &count, why);
+	int s = smtp_host_addrs(STR(host), true, &list, &count, why);
 
 	if (count == 0) {
 	    if (s == DNS_NOTFOUND || s == DNS_NODATA)
@@ -482,7 +496,8 @@ void smtp_connect_deliver(SMTP_STATE *st)
 		      list[i].host, list[i].addr, port, STR(why));
 	    continue;
 	}
-	sess = smtp_session_new(fd, list[i].host, list[i].addr, port, STR(key), st->lmtp);
+	sess = smtp_session_new(fd, list[i].host, list[i].addr, port, STR(key), st->lmtp,
+				list[i].secure);
 	st->tls_failed = st->tls_off = false;
 	if (smtp_proto_greet(st, sess) < 0) {
 	    smtp_session_free(&sess);
@@ -493,7 +508,8 @@ void smtp_connect_deliver(SMTP_STATE *st)
 		     list[i].host, list[i].addr);
 	    if ((fd = smtp_connect_addr(&list[i], port, why)) < 0)
 		continue;
-	    sess = smtp_session_new(fd, list[i].host, list[i].addr, port, STR(key), st->lmtp);
+	    sess = smtp_session_new(fd, list[i].host, list[i].addr, port, STR(key), st->lmtp,
+				    list[i].secure);
 	    st->tls_off = true;
 	    if (smtp_proto_greet(st, sess) < 0) {
 		smtp_session_free(&sess);

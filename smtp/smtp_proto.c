@@ -177,6 +177,13 @@ int smtp_proto_greet(SMTP_STATE *st, SMTP_SESSION *sess)
 		  STR(why));
 	goto out;
     }
+    /* dane/dane-only become DANE, encrypt, may or a deferral here. */
+    if ((level == TLS_LEV_DANE || level == TLS_LEV_DANE_ONLY)
+	&& (level = smtp_tls_dane(st, sess, level, why)) < 0) {
+	msg_info("%s: %s", st->req->queue_id, STR(why));
+	smtp_fail(st, DEL_STAT_DEFER, "4.7.5", sess->namaddr, "%s", STR(why));
+	goto out;
+    }
     if (level > TLS_LEV_NONE) {
 	if (!(sess->features & SMTP_FEATURE_STARTTLS)) {
 	    if (level > TLS_LEV_MAY) {
@@ -732,6 +739,7 @@ void smtp_session_free(SMTP_SESSION **sessp)
     myfree(sess->namaddr);
     myfree(sess->dest_key);
     myfree(sess->auth_mechs);
+    dns_rr_free(&sess->tlsa);
     myfree(sess);
     *sessp = NULL;
 }

@@ -6,8 +6,23 @@
  * smtp_tls_policy_maps first (keys: the nexthop as given, e.g.
  * "[mx.example.com]:587" or "example.com", then for a domain its parents
  * as ".example.com"), value "LEVEL [match=name:name...]" as in Postfix's
- * policy table; else smtp_tls_security_level ("" = none). dane/dane-only
- * and fingerprint are not implemented: a policy naming them defers.
+ * policy table; else smtp_tls_security_level ("" = none). fingerprint is
+ * not implemented: a policy naming it defers.
+ * DANE (RFC 7672, smtp_tls_dane): with smtp_dns_support_level = dnssec,
+ * when the MX RRset (if the nexthop had an MX lookup) and the host's
+ * address records were validated, the TLSA RRset at _port._tcp.<host>
+ * decides: secure and usable (DANE-TA 2 / DANE-EE 3 with selector 0/1 and
+ * matching 0/1/2) -> TLS is mandatory and the certificate must match
+ * (DANE-EE: no name check; DANE-TA: the host name or the nexthop domain);
+ * secure but all unusable -> "encrypt"; none or insecure -> "may";
+ * lookup failure (SERVFAIL, bogus) -> defer. dane-only defers instead of
+ * falling back to may or encrypt. Without dnssec lookups, dane acts as
+ * may (with a warning) and dane-only defers.
+ * Limits: the TLSA base domain is the MX host name as the MX record gave
+ * it: CNAMEs of the host are not expanded (RFC 7672 2.2.2 prefers the
+ * expanded name when its chain is secure), so a host whose TLSA records
+ * exist only under its CNAME target gets "may" (or a dane-only deferral).
+ * A CNAME at the TLSA name itself is followed by the resolver.
  * Certificate names: verify defaults to the MX host name ("hostname"),
  * secure to "nexthop:dot-nexthop" (Postfix's defaults).
  * The handshake logs Postfix's "<Trust> TLS connection established to
@@ -20,6 +35,7 @@
 
 #include "argv.h"
 #include "config.h"
+#include "dns.h"
 #include "maps.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -121,6 +137,98 @@ int smtp_tls_level(const char *nexthop, VSTRING *why, char ***names_r)
     return tls_level_parse(var_smtp_tls_security_level);
 }
 
+/* smtp_tls_dane - see smtp.h */
+int smtp_tls_dane(SMTP_STATE *st, SMTP_SESSION *sess, int level, VSTRING *why)
+{
+    static bool warned;
+    bool only = level == TLS_LEV_DANE_ONLY;
+    VSTRING *qname = vstring_alloc(64), *err = vstring_alloc(64);
+    DNS_RR *list = NULL;
+    bool secure = false;
+    int status, usable = 0, count = 0, result;
+
+    (void) st;
+    if (var_smtp_dns_support_level == NULL || strcasecmp(var_smtp_dns_support_level, "dnssec") != 0) {
+	if (!warned) {
+	    msg_warn("%s: TLS level %s needs smtp_dns_support_level = dnssec%s", config_main_cf(),
+		     tls_level_name((TLS_LEVEL) level), only ? "" : ": using \"may\"");
+	    warned = true;
+	}
+	if (!only) {
+	    result = TLS_LEV_MAY;
+	    goto out;
+	}
+	vstring_fmt(why, "TLS level dane-only with DNSSEC lookups disabled (smtp_dns_support_level)");
+	result = -1;
+	goto out;
+    }
+    if (!sess->dnssec) {
+	if (!only) {
+	    result = TLS_LEV_MAY;
+	    goto out;
+	}
+	vstring_fmt(why, "DANE TLS required, but the MX or address records of %s are not DNSSEC-validated",
+		    sess->host);
+	result = -1;
+	goto out;
+    }
+    vstring_fmt(qname, "_%u._tcp.%s", sess->port, sess->host);
+    status = dns_lookup_sec(STR(qname), DNS_T_TLSA, &list, &secure, err);
+    switch (status) {
+    case DNS_OK:
+	if (!secure) {
+	    if (!only) {
+		result = TLS_LEV_MAY;
+		break;
+	    }
+	    vstring_fmt(why, "DANE TLS required, but the TLSA records of %s are not DNSSEC-validated",
+			sess->namaddr);
+	    result = -1;
+	    break;
+	}
+	for (DNS_RR *rr = list; rr; rr = rr->next) {
+	    TLS_TLSA t = {rr->usage, rr->selector, rr->mtype, rr->data, rr->data_len};
+
+	    count++;
+	    if (tls_tlsa_usable(&t))
+		usable++;
+	}
+	if (usable > 0) {
+	    dns_rr_free(&sess->tlsa);
+	    sess->tlsa = list;
+	    list = NULL;
+	    result = TLS_LEV_DANE;
+	} else if (!only) {
+	    msg_info("%s: all %d TLSA records of %s are unusable: TLS without authentication",
+		     st->req->queue_id, count, sess->namaddr);
+	    result = TLS_LEV_ENCRYPT;
+	} else {
+	    vstring_fmt(why, "DANE TLS required, but all %d TLSA records of %s are unusable",
+			count, sess->namaddr);
+	    result = -1;
+	}
+	break;
+    case DNS_NOTFOUND:
+    case DNS_NODATA:
+	if (!only) {
+	    result = TLS_LEV_MAY;
+	    break;
+	}
+	vstring_fmt(why, "DANE TLS required, but no TLSA records found for %s", sess->namaddr);
+	result = -1;
+	break;
+    default:
+	vstring_fmt(why, "TLSA lookup error for %s:%u: %s", sess->host, sess->port, STR(err));
+	result = -1;
+	break;
+    }
+out:
+    dns_rr_free(&list);
+    vstring_free(&qname);
+    vstring_free(&err);
+    return result;
+}
+
 /* smtp_tls_start - see smtp.h */
 int smtp_tls_start(SMTP_SESSION *sess, TLS_LEVEL level, const char *nexthop,
 		   char **names, const char **error_r)
@@ -132,6 +240,7 @@ int smtp_tls_start(SMTP_SESSION *sess, TLS_LEVEL level, const char *nexthop,
     ARGV *match = argv_alloc(4);
     VSTRING *domain = vstring_alloc(64), *buf = vstring_alloc(64);
     TLS_CLIENT_START props;
+    TLS_TLSA *tlsa = NULL;
     bool mx;
     unsigned port;
     bool is_unix;
@@ -171,7 +280,31 @@ int smtp_tls_start(SMTP_SESSION *sess, TLS_LEVEL level, const char *nexthop,
     props.peer_addr = sess->addr;
     props.port = sess->port;
     props.timeout = (int) var_smtp_helo_timeout;
+    if (level == TLS_LEV_DANE) {
+	int n = dns_rr_count(sess->tlsa), k = 0;
+
+	if (n == 0)
+	    msg_panic("smtp_tls_start: level dane without TLSA records");
+	tlsa = mycalloc((size_t) n, sizeof(*tlsa));
+	for (DNS_RR *rr = sess->tlsa; rr; rr = rr->next, k++) {
+	    tlsa[k].usage = rr->usage;
+	    tlsa[k].selector = rr->selector;
+	    tlsa[k].mtype = rr->mtype;
+	    tlsa[k].data = rr->data;
+	    tlsa[k].len = rr->data_len;
+	}
+	props.tlsa = tlsa;
+	props.tlsa_count = n;
+	/* RFC 7672 3.2.2: the base domain (the MX host) plus, for DANE-TA,
+	 * the nexthop domain. */
+	props.dane_base = sess->host;
+	argv_truncate(match, 0);
+	argv_add(match, STR(domain), (char *) 0);
+	props.match_names = (const char *const *) match->argv;
+    }
     sess->tls = tls_client_start(sess->stream, smtp_tls_ctx, &props, error_r);
+    if (tlsa)
+	myfree(tlsa);
     argv_free(&match);
     vstring_free(&domain);
     vstring_free(&buf);

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* LLVMFuzzerTestOneInput - parse data as a reply */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const int types[] = {DNS_T_A, DNS_T_AAAA, DNS_T_MX, DNS_T_TXT, DNS_T_PTR};
+    static const int types[] = {DNS_T_A, DNS_T_AAAA, DNS_T_MX, DNS_T_TXT, DNS_T_PTR, DNS_T_TLSA};
 
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 	DNS_RR *list = NULL;
@@ -23,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((rc == DNS_OK) != (list != NULL))
 	    abort();
 	for (DNS_RR *rr = list; rr; rr = rr->next)
-	    if (strlen(rr->name) > DNS_NAME_MAX || rr->type != types[i])
+	    if (strlen(rr->name) > DNS_NAME_MAX || rr->type != types[i]
+		|| (rr->type == DNS_T_TLSA && (rr->data == NULL || rr->data_len + 3 > size)))
 		abort();
 	dns_rr_free(&list);
     }

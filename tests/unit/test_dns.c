@@ -234,6 +234,54 @@ TEST(test_mx_sort_random)
     CHECK(first_c > 20);
 }
 
+TEST(test_tlsa)
+{
+    PKT p;
+    DNS_RR *list;
+    unsigned char digest[32];
+
+    for (int i = 0; i < 32; i++)
+	digest[i] = (unsigned char) (i * 7);
+    header(&p, 0, 1, 3);
+    question(&p, DNS_T_TLSA);
+    rr_head(&p, DNS_T_TLSA, 35);
+    put(&p, "\3\1\1", 3);
+    put(&p, digest, 32);
+    /* An RRSIG in between is skipped. */
+    rr_head(&p, 46, 4);
+    put(&p, "abcd", 4);
+    rr_head(&p, DNS_T_TLSA, 3);		/* empty data is parsed, not trusted */
+    put(&p, "\2\0\0", 3);
+    CHECK_INT(dns_parse(p.b, p.n, DNS_T_TLSA, &list), DNS_OK);
+    CHECK_INT(dns_rr_count(list), 2);
+    CHECK_INT(list->usage, 3);
+    CHECK_INT(list->selector, 1);
+    CHECK_INT(list->mtype, 1);
+    CHECK_INT((int) list->data_len, 32);
+    CHECK(memcmp(list->data, digest, 32) == 0);
+    CHECK_INT(list->next->usage, 2);
+    CHECK_INT((int) list->next->data_len, 0);
+    dns_rr_free(&list);
+    CHECK(list == NULL);
+
+    /* Shorter than usage/selector/mtype: malformed. */
+    header(&p, 0, 1, 1);
+    question(&p, DNS_T_TLSA);
+    rr_head(&p, DNS_T_TLSA, 2);
+    put(&p, "\3\1", 2);
+    CHECK_INT(dns_parse(p.b, p.n, DNS_T_TLSA, &list), DNS_RETRY);
+    CHECK(list == NULL);
+
+    /* rdlength past the end of the packet. */
+    header(&p, 0, 1, 1);
+    question(&p, DNS_T_TLSA);
+    rr_head(&p, DNS_T_TLSA, 200);
+    put(&p, "\3\1\1", 3);
+    CHECK_INT(dns_parse(p.b, p.n, DNS_T_TLSA, &list), DNS_RETRY);
+    CHECK(list == NULL);
+    CHECK_STR(dns_type_name(DNS_T_TLSA), "TLSA");
+}
+
 TEST(test_set_server)
 {
     const char *error;
@@ -273,6 +321,7 @@ int main(void)
     RUN(test_rcodes);
     RUN(test_hostile);
     RUN(test_mx_sort_random);
+    RUN(test_tlsa);
     RUN(test_set_server);
     RUN(test_bad_names);
     return unit_done();

@@ -487,6 +487,28 @@ TEST(test_protocols_parse)
     CHECK_STR(tls_protocol_name(99), "unknown");
 }
 
+TEST(test_tlsa_usable)
+{
+    static const unsigned char d64[64];
+    static const struct {
+	unsigned char u, s, m;
+	size_t  len;
+	bool    ok;
+    } cases[] = {
+	{3, 1, 1, 32, true}, {2, 0, 1, 32, true}, {3, 0, 2, 64, true}, {2, 1, 0, 50, true},
+	{0, 0, 1, 32, false},			/* PKIX-TA: unusable in SMTP */
+	{1, 1, 1, 32, false},			/* PKIX-EE: unusable in SMTP */
+	{4, 1, 1, 32, false}, {3, 2, 1, 32, false}, {3, 1, 3, 32, false},
+	{3, 1, 1, 31, false}, {3, 1, 2, 32, false}, {3, 1, 0, 0, false},
+    };
+
+    for (size_t i = 0; i < PH_ARRAY_LEN(cases); i++) {
+	TLS_TLSA t = {cases[i].u, cases[i].s, cases[i].m, d64, cases[i].len};
+
+	CHECK_INT(tls_tlsa_usable(&t), cases[i].ok);
+    }
+}
+
 TEST(test_names)
 {
     CHECK_INT(tls_level_parse("may"), TLS_LEV_MAY);
@@ -495,7 +517,12 @@ TEST(test_names)
     CHECK_INT(tls_level_parse("secure"), TLS_LEV_SECURE);
     CHECK_INT(tls_level_parse(""), TLS_LEV_NONE);
     CHECK_INT(tls_level_parse("none"), TLS_LEV_NONE);
-    CHECK_INT(tls_level_parse("dane"), -1);
+    CHECK_INT(tls_level_parse("dane"), TLS_LEV_DANE);
+    CHECK_INT(tls_level_parse("DANE-only"), TLS_LEV_DANE_ONLY);
+    CHECK_INT(tls_level_parse("fingerprint"), -1);
+    CHECK_STR(tls_level_name(TLS_LEV_DANE_ONLY), "dane-only");
+    /* Mandatory levels compare above may, below verify (Postfix's order). */
+    CHECK(TLS_LEV_DANE > TLS_LEV_ENCRYPT && TLS_LEV_DANE_ONLY < TLS_LEV_VERIFY);
     CHECK_INT(tls_level_parse("mayy"), -1);
     CHECK_STR(tls_level_name(TLS_LEV_SECURE), "secure");
     CHECK_STR(tls_trust_name(TLS_TRUST_ANONYMOUS), "Anonymous");
@@ -968,6 +995,119 @@ TEST(test_verify)
     tls_server_free(&sc);
 }
 
+/* digest_of - 32 bytes from "openssl dgst -sha256 -binary" run on what cmd
+ * prints (in the test directory); 0 or -1 */
+static int digest_of(const char *cmd, unsigned char out[32])
+{
+    FILE   *fp;
+    bool    ok;
+
+    if (sh("%s | openssl dgst -sha256 -binary > digest.bin", cmd) != 0
+	|| (fp = fopen(path("digest.bin"), "rb")) == NULL)
+	return -1;
+    ok = fread(out, 1, 32, fp) == 32;
+    fclose(fp);
+    return ok ? 0 : -1;
+}
+
+/* dane_case - the trust a DANE handshake ends with, or -1 + err_buf */
+static int dane_case(TLS_SERVER_CTX *sc, TLS_CLIENT_CTX *cc, const TLS_TLSA *tlsa, int count,
+		             const char *base, const char *const *names, char *err_buf,
+		             size_t err_len)
+{
+    SRV     s = {.sc = sc,.mode = SRV_ECHO,.timeout = 10};
+    int     fd;
+    pid_t   pid;
+    STREAM *sp;
+    TLS_CLIENT_START props = client_props(TLS_LEV_DANE);
+    const char *err = NULL;
+    TLS_SESSION *ts;
+    int     trust = -1;
+
+    pid = srv_spawn(&s, &fd);
+    sp = stream_fdopen(fd, true);
+    props.tlsa = tlsa;
+    props.tlsa_count = count;
+    props.dane_base = base;
+    props.servername = base;
+    props.match_names = names;
+    capture("/dev/null");
+    ts = tls_client_start(sp, cc, &props, &err);
+    capture(NULL);
+    err_buf[0] = 0;
+    if (ts) {
+	trust = (int) tls_session_trust(ts);
+	CHECK_STR(chat(sp, "ping"), "ECHO ping");
+	CHECK_STR(chat(sp, "QUIT"), "BYE");
+	tls_session_stop(&ts);
+    } else {
+	ph_strlcpy(err_buf, err ? err : "(none)", err_len);
+    }
+    stream_close(&sp);
+    /* A client that gave up before the handshake leaves the child with a
+     * failed handshake: only a finished one must end cleanly. */
+    if (trust >= 0)
+	CHECK_INT(srv_reap(pid), 0);
+    else
+	(void) srv_reap(pid);
+    return trust;
+}
+
+TEST(test_dane)
+{
+    TLS_SERVER_CTX *sc = server_ctx(NULL, 0);
+    TLS_CLIENT_CTX *none = client_ctx(NULL, NULL, 0);
+    TLS_CLIENT_CTX *trusting = client_ctx(path("ca.pem"), NULL, 0);
+    unsigned char leaf_spki[32], ca_cert[32], other_spki[32];
+    static const char *const mx[] = {"mail.example.test", NULL};
+    char    err[200];
+
+    if (digest_of("openssl x509 -in rsa.pem -noout -pubkey | openssl pkey -pubin -outform DER",
+		  leaf_spki) < 0
+	|| digest_of("openssl x509 -in ca.pem -outform DER", ca_cert) < 0
+	|| digest_of("openssl x509 -in other.pem -noout -pubkey | openssl pkey -pubin -outform DER",
+		     other_spki) < 0) {
+	UNIT_FAIL("cannot compute digests");
+	return;
+    }
+    TLS_TLSA ee = {3, 1, 1, leaf_spki, 32};
+    TLS_TLSA ta = {2, 0, 1, ca_cert, 32};
+    TLS_TLSA wrong_ee = {3, 1, 1, other_spki, 32};
+    TLS_TLSA wrong_ta = {2, 1, 1, other_spki, 32};
+    TLS_TLSA pkix_ta = {0, 0, 1, ca_cert, 32};
+    TLS_TLSA mixed[] = {{3, 1, 1, other_spki, 32}, {2, 0, 1, ca_cert, 32}};
+
+    /* DANE-EE: the key matches; names do not matter. */
+    CHECK_INT(dane_case(sc, none, &ee, 1, "mail.example.test", NULL, err, sizeof(err)),
+	      TLS_TRUST_VERIFIED);
+    CHECK_INT(dane_case(sc, none, &ee, 1, "elsewhere.test", NULL, err, sizeof(err)),
+	      TLS_TRUST_VERIFIED);
+    /* DANE-TA: the CA in the server's chain, the name must match. */
+    CHECK_INT(dane_case(sc, none, &ta, 1, "mail.example.test", NULL, err, sizeof(err)),
+	      TLS_TRUST_VERIFIED);
+    CHECK_INT(dane_case(sc, none, &ta, 1, "elsewhere.test", NULL, err, sizeof(err)), -1);
+    CHECK_STR(err, "Server certificate not trusted");
+    CHECK_INT(dane_case(sc, none, &ta, 1, "elsewhere.test", mx, err, sizeof(err)),
+	      TLS_TRUST_VERIFIED);
+    /* One matching record among others is enough. */
+    CHECK_INT(dane_case(sc, none, mixed, 2, "mail.example.test", NULL, err, sizeof(err)),
+	      TLS_TRUST_VERIFIED);
+    /* No match: no PKIX fallback, even with the CA in CAfile. */
+    CHECK_INT(dane_case(sc, none, &wrong_ee, 1, "mail.example.test", NULL, err, sizeof(err)), -1);
+    CHECK_STR(err, "Server certificate not trusted");
+    CHECK_INT(dane_case(sc, trusting, &wrong_ee, 1, "mail.example.test", NULL, err, sizeof(err)),
+	      -1);
+    CHECK_STR(err, "Server certificate not trusted");
+    CHECK_INT(dane_case(sc, none, &wrong_ta, 1, "mail.example.test", NULL, err, sizeof(err)), -1);
+    /* PKIX usages are never used in SMTP. */
+    CHECK_INT(dane_case(sc, trusting, &pkix_ta, 1, "mail.example.test", NULL, err, sizeof(err)),
+	      -1);
+    CHECK_STR(err, "no usable TLSA records for mail.example.test");
+    tls_client_free(&none);
+    tls_client_free(&trusting);
+    tls_server_free(&sc);
+}
+
 TEST(test_garbage)
 {
     TLS_SERVER_CTX *sc = server_ctx(NULL, 0);
@@ -1347,6 +1487,8 @@ int     main(void)
 	msg_fatal("cannot make test certificates with the openssl command in %s", tmpdir);
     RUN(test_protocols_parse);
     RUN(test_names);
+    RUN(test_tlsa_usable);
+    RUN(test_dane);
     RUN(test_config_errors);
     RUN(test_handshake_tls13);
     RUN(test_starttls_injection);
