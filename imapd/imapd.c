@@ -1,18 +1,16 @@
 /* imapd.c - the IMAP4rev1 server: session loop, verb table, helpers.
  *
- * Process design (this version): master runs one imapd process per
- * connection (single-server skeleton, master.cf maxproc bounds them).
- * The process does the pre-login part (greeting, CAPABILITY, LOGIN,
- * AUTHENTICATE through the auth service, ID, NOOP, LOGOUT) as the
- * unprivileged mail_owner, then looks the user up in the auth service's
- * userdb and serves the mailbox. When master runs as root, the skeleton
- * has already dropped to mail_owner, so every user's mail must be owned
- * by that one uid (virtual users all mapped to one uid, the common case);
- * a userdb uid different from ours is refused at login with a log line
- * rather than served with the wrong identity. Not done yet (see the
- * branch report): the separate post-login process per uid serving many
- * sessions (imapd_client_limit), the fd hand-over, TLS (STARTTLS and
- * imaps are not offered, so they are not advertised).
+ * Process design: master runs one imapd process per connection
+ * (single-server skeleton, master.cf maxproc bounds them). Started as
+ * root (stay_root), the process splits (lib/login_split.c): a pre-login
+ * child as login_user speaks the not-authenticated state (TLS, greeting,
+ * CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE through the auth service, ID,
+ * NOOP, LOGOUT) and hands the login to the root parent, which looks the
+ * user up in the userdb, becomes the user's uid/gid for good, serves the
+ * mailbox and exits after that session. Started unprivileged, one process
+ * does it all as that user (a userdb uid different from ours is logged
+ * and served as ours). Not done yet: one post-login process per uid
+ * serving many sessions (imapd_client_limit).
  *
  * Limits: imap_max_line_length (command text), imap_literal_limit
  * (APPENDLIMIT, each literal), 32 list levels, 10000 arguments,

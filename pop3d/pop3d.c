@@ -1,17 +1,17 @@
 /* pop3d.c - the POP3 server (RFC 1939, CAPA RFC 2449, STLS RFC 2595,
  * AUTH RFC 5034): session loop, verb table, reply helpers, TLS set-up.
  *
- * Process design (the same as imapd's today): master runs one pop3d
- * process per connection at a time (single-server skeleton, master.cf
- * maxproc bounds them, max_use recycles them). The pre-login part
- * (greeting, CAPA, STLS, USER/PASS, APOP, AUTH through the auth service)
- * runs as the unprivileged mail_owner/login user; after the auth service
- * says OK, the userdb (private/auth-userdb) names the user's home and
- * mail location, and the same process opens the maildrop (lib/mstore:
- * the user's INBOX, shared with imapd). A userdb uid different from ours
- * is logged and served as ours (see imapd_login.c); the separate
- * post-login process per uid with fd/TLS hand-over is not built yet, in
- * either daemon.
+ * Process design (the same as imapd's): master runs one pop3d process
+ * per connection at a time (single-server skeleton, master.cf maxproc
+ * bounds them). Started as root (stay_root), the process splits
+ * (lib/login_split.c): a pre-login child as login_user speaks the
+ * AUTHORIZATION state (greeting, CAPA, STLS, USER/PASS, APOP, AUTH through
+ * the auth service), then hands the login to the root parent, which looks
+ * the user up in the userdb, becomes the user's uid/gid for good, opens
+ * the maildrop (lib/mstore: the user's INBOX, shared with imapd) and
+ * serves TRANSACTION/UPDATE; it exits after that session. A maildrop that
+ * cannot be opened there ends the session (no retry as root). Started
+ * unprivileged, one process does it all as that user.
  *
  * TLS: with ssl = yes|required and ssl_cert set, STLS is offered before
  * login; pop3d_tls_wrappermode = yes (the pop3s service) starts TLS at
