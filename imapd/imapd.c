@@ -1,18 +1,16 @@
 /* imapd.c - the IMAP4rev1 server: session loop, verb table, helpers.
  *
- * Process design (this version): master runs one imapd process per
- * connection (single-server skeleton, master.cf maxproc bounds them).
- * The process does the pre-login part (greeting, CAPABILITY, LOGIN,
- * AUTHENTICATE through the auth service, ID, NOOP, LOGOUT) as the
- * unprivileged mail_owner, then looks the user up in the auth service's
- * userdb and serves the mailbox. When master runs as root, the skeleton
- * has already dropped to mail_owner, so every user's mail must be owned
- * by that one uid (virtual users all mapped to one uid, the common case);
- * a userdb uid different from ours is refused at login with a log line
- * rather than served with the wrong identity. Not done yet (see the
- * branch report): the separate post-login process per uid serving many
- * sessions (imapd_client_limit), the fd hand-over, TLS (STARTTLS and
- * imaps are not offered, so they are not advertised).
+ * Process design: master runs one imapd process per connection
+ * (single-server skeleton, master.cf maxproc bounds them). Started as
+ * root (stay_root), the process splits (lib/login_split.c): a pre-login
+ * child as login_user speaks the not-authenticated state (TLS, greeting,
+ * CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE through the auth service, ID,
+ * NOOP, LOGOUT) and hands the login to the root parent, which looks the
+ * user up in the userdb, becomes the user's uid/gid for good, serves the
+ * mailbox and exits after that session. Started unprivileged, one process
+ * does it all as that user (a userdb uid different from ours is logged
+ * and served as ours). Not done yet: one post-login process per uid
+ * serving many sessions (imapd_client_limit).
  *
  * Limits: imap_max_line_length (command text), imap_literal_limit
  * (APPENDLIMIT, each literal), 32 list levels, 10000 arguments,
@@ -37,6 +35,7 @@
 #include "config.h"
 #include "imap_utf7.h"
 #include "imapd.h"
+#include "login_split.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "server.h"
@@ -191,9 +190,7 @@ void    imapd_capability(IMAPD_SESSION *s, VSTRING *out)
 /* imapd_plaintext_ok - may the client log in with a password now */
 bool    imapd_plaintext_ok(const IMAPD_SESSION *s)
 {
-    if (strcasecmp(var_ssl, "required") == 0)
-	return s->tls;
-    return !var_disable_plaintext_auth || s->secured;
+    return login_plaintext_ok(s->tls, s->secured);
 }
 
 /* cmd_starttls - STARTTLS: OK in plaintext, then the handshake; what the
@@ -589,10 +586,16 @@ void    imapd_leftover(IMAPD_SESSION *s, VSTRING *out)
     }
 }
 
-/* imapd_tls_session - the pre-login TLS session, if any */
-TLS_SESSION *imapd_tls_session(void)
+/* imapd_handover - report a login to the root parent (pre-login child
+ * of the split); does not return */
+void    imapd_handover(IMAPD_SESSION *s, const char *user, const char *mech)
 {
-    return imapd_tls;
+    VSTRING *left = vstring_alloc(256);
+
+    imapd_flush(s);
+    imapd_leftover(s, left);
+    login_split_handover(s->client, &imapd_tls, s->tag, user, mech, STR(left), LEN(left),
+			 (int) var_imap_autologout + 60);
 }
 
 /* imapd_input_pending - client bytes already buffered */
@@ -638,35 +641,10 @@ static void imapd_dispatch(IMAPD_SESSION *s, const IMAP_CMD *cmd)
 	imapd_send_raw(s, STR(imapd_tagged), LEN(imapd_tagged));
 }
 
-/* peer_address - text form of a socket address; loopback test */
-static void peer_address(int fd, bool peer, char *buf, size_t len, bool *loopback_r)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    int     rc = peer ? getpeername(fd, (struct sockaddr *) &ss, &sl)
-    : getsockname(fd, (struct sockaddr *) &ss, &sl);
-
-    ph_strlcpy(buf, "127.0.0.1", len);
-    *loopback_r = true;
-    if (rc < 0)
-	return;
-    if (ss.ss_family == AF_INET) {
-	struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
-
-	inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t) len);
-	*loopback_r = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-    } else if (ss.ss_family == AF_INET6) {
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
-
-	inet_ntop(AF_INET6, &sin6->sin6_addr, buf, (socklen_t) len);
-	*loopback_r = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-    }
-}
-
 /* imapd_run - serve one session on client: from the greeting, or (h not
  * NULL) from a pre-login process's hand-over */
 static void imapd_run(STREAM *client, const char *rip, const char *lip, bool loopback,
-		      const IMAPD_HANDOVER *h)
+		      const LOGIN_HANDOVER *h)
 {
     IMAPD_SESSION s;
     IMAP_PARSER_LIMITS lim = {
@@ -710,10 +688,6 @@ static void imapd_run(STREAM *client, const char *rip, const char *lip, bool loo
     if (var_imapd_tls_wrappermode) {
 	const char *err;
 
-	if (imapd_tls_ctx == NULL) {
-	    msg_warn("imapd_tls_wrappermode is set but no certificate is configured (ssl_cert)");
-	    goto done;
-	}
 	if ((imapd_tls = tls_server_start(client, imapd_tls_ctx, (int) var_login_timeout,
 					  rip, rip, &err)) == NULL)
 	    goto done;
@@ -768,60 +742,44 @@ done:
     myfree(s.home);
 }
 
+/* imapd_prelogin - the pre-login child's session (login_split) */
+static void imapd_prelogin(STREAM *client, void *ctx)
+{
+    const char *const *addr = ctx;
+
+    imapd_run(client, addr[0], addr[1], addr[2] != NULL, NULL);
+}
+
 /* imapd_service - one client connection */
 static void imapd_service(STREAM *client, const char *service, char **argv)
 {
     char    rip[64], lip[64];
-    bool    loop_r, loop_l;
+    bool    loopback;
 
     (void) service;
     (void) argv;
-    peer_address(stream_fd(client), true, rip, sizeof(rip), &loop_r);
-    peer_address(stream_fd(client), false, lip, sizeof(lip), &loop_l);
+    login_peer_addresses(stream_fd(client), rip, lip, sizeof(rip), &loopback);
     if (geteuid() == 0) {
-	IMAPD_HANDOVER *h;
-	STREAM *post = imapd_split(client, rip, lip, loop_r, &h);
+	const char *addr[3] = {rip, lip, loopback ? "" : NULL};
+	LOGIN_HANDOVER *h;
+	STREAM *post = login_split(client, imapd_prelogin, addr, &h);
 
 	/* only the privileged parent returns here, after the hand-over */
 	if (post != NULL) {
-	    imapd_run(post, rip, lip, loop_r, h);
-	    imapd_split_done(&post, &h);
+	    imapd_run(post, rip, lip, loopback, h);
+	    login_split_done(&post, &h);
 	}
 	return;
     }
-    imapd_run(client, rip, lip, loop_r, NULL);
-}
-
-/* imapd_prelogin_run - the pre-login child's session (imapd_split.c) */
-void    imapd_prelogin_run(STREAM *client, const char *rip, const char *lip, bool loopback)
-{
     imapd_run(client, rip, lip, loopback, NULL);
 }
 
 /* imapd_pre_init - TLS keys are read before privileges are dropped */
 static void imapd_pre_init(const char *service, char **argv)
 {
-    TLS_SERVER_PARAMS tp;
-    const char *err;
-    VSTRING *proto = vstring_alloc(32);
-
-    (void) service;
     (void) argv;
-    if (strcasecmp(var_ssl, "no") == 0 || *var_ssl_cert == 0) {
-	if (strcasecmp(var_ssl, "required") == 0)
-	    msg_fatal("ssl = required, but ssl_cert is not set");
-	vstring_free(&proto);
-	return;
-    }
-    memset(&tp, 0, sizeof(tp));
-    tp.cert_file = var_ssl_cert;
-    tp.key_file = *var_ssl_key ? var_ssl_key : var_ssl_cert;
-    vstring_fmt(proto, ">=%s", var_ssl_min_protocol);
-    tp.protocols = STR(proto);
-    tp.session_timeout = 3600;
-    if ((imapd_tls_ctx = tls_server_init(&tp, &err)) == NULL)
-	msg_fatal("TLS: %s", err);
-    vstring_free(&proto);
+    imapd_tls_ctx = login_tls_init(service, "imapd_tls_wrappermode",
+				   var_imapd_tls_wrappermode);
 }
 
 /* main - the single-server skeleton with the IMAP service */

@@ -82,26 +82,8 @@ int     imapd_date_parse(const char *text, bool with_time, time_t *when_r);
 void    imapd_date_format(VSTRING *out, time_t when);
 int     imapd_post_login(IMAPD_SESSION *s, const char *user, const char **error_r);
 
-/* A pre-login process's report of a successful login. */
-typedef struct imapd_handover {
-    char   *tag;		/* of the LOGIN/AUTHENTICATE command */
-    char   *user;
-    char   *mech;
-    bool    tls;		/* the pre-login process proxies TLS */
-    char   *left;		/* client bytes it had read past the command */
-    size_t  left_len;
-} IMAPD_HANDOVER;
-
 void    imapd_leftover(IMAPD_SESSION *s, VSTRING *out);
-TLS_SESSION *imapd_tls_session(void);
-void    imapd_prelogin_run(STREAM *client, const char *rip, const char *lip, bool loopback);
-
-/* imapd_split.c */
-extern int imapd_split_fd;
-STREAM *imapd_split(STREAM *client, const char *rip, const char *lip, bool loopback,
-		    IMAPD_HANDOVER **h_r);
-void    imapd_split_handover(IMAPD_SESSION *s, const char *user, const char *mech);
-void    imapd_split_done(STREAM **postp, IMAPD_HANDOVER **hp);
+void    imapd_handover(IMAPD_SESSION *s, const char *user, const char *mech);
 
 /* imap_seqset.c */
 int     imap_seqset_parse(const char *set, const MSTORE_VIEW *view, bool uid,

@@ -17,8 +17,8 @@
 #include "base64_code.h"
 #include "config.h"
 #include "imapd.h"
+#include "login_split.h"
 #include "msg.h"
-#include "privs.h"
 #include "mymalloc.h"
 
 int     imapd_read_line(IMAPD_SESSION *s, VSTRING *line);
@@ -101,43 +101,20 @@ void    cmd_enable(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
     vstring_free(&on);
 }
 
-/* imapd_post_login - userdb lookup, storage open, authenticated state */
+/* imapd_post_login - userdb lookup (and, as root, the switch to the
+ * user's uid/gid), storage open, authenticated state */
 int     imapd_post_login(IMAPD_SESSION *s, const char *user, const char **error_r)
 {
-    VSTRING *path = vstring_alloc(128);
     AUTH_CLIENT_USER *u = auth_client_user_alloc();
     MSTORE_SETTINGS set;
-    const char *location = var_mail_location;
-    int     r;
 
-    vstring_fmt(path, "%s/private/auth-userdb", var_queue_directory);
-    r = auth_client_userdb(STR(path), user, "imap", 30, u, error_r);
-    vstring_free(&path);
-    if (r <= 0) {
-	if (r == 0)
-	    *error_r = "user not found in userdb";
+    if (login_split_user(user, "imap", u, error_r) < 0) {
 	auth_client_user_free(&u);
 	return -1;
     }
-    if (geteuid() == 0) {
-	/* the post-login side of the split: become the mail user for good */
-	if (u->uid <= 0 || u->gid <= 0) {
-	    *error_r = "userdb gives no uid/gid, or uid/gid 0";
-	    auth_client_user_free(&u);
-	    return -1;
-	}
-	privs_drop((uid_t) u->uid, (gid_t) u->gid);
-    } else if (u->uid >= 0 && (uid_t) u->uid != geteuid()) {
-	/* see imapd.c: no per-uid post-login process yet */
-	msg_warn("%s: userdb uid %ld differs from ours (%ld); serving as %ld",
-		 user, u->uid, (long) geteuid(), (long) geteuid());
-    }
-    for (int i = 0; i < u->extra->argc; i++)
-	if (strncmp(u->extra->argv[i], "mail=", 5) == 0)
-	    location = u->extra->argv[i] + 5;
     memset(&set, 0, sizeof(set));
     s->home = LEN(u->home) ? mystrdup(STR(u->home)) : NULL;
-    set.location = location;
+    set.location = login_mail_location(u);
     set.home = s->home;
     set.separator = var_imap_hierarchy_separator[0] == '/' ? '/' : '.';
     set.quota = var_mail_quota;
@@ -171,8 +148,8 @@ static void imapd_auth_done(IMAPD_SESSION *s, const char *mech, int r, VSTRING *
 	    imapd_no(s, "[AUTHENTICATIONFAILED] Authentication failed.");
 	return;
     }
-    if (imapd_split_fd >= 0)
-	imapd_split_handover(s, STR(data), mech);	/* does not return */
+    if (login_split_active())
+	imapd_handover(s, STR(data), mech);	/* does not return */
     if (imapd_post_login(s, STR(data), &err) < 0) {
 	msg_warn("%s: login refused: %s", STR(data), err);
 	imapd_no(s, "[UNAVAILABLE] Internal error occurred. Refer to server log.");
@@ -185,16 +162,14 @@ static void imapd_auth_done(IMAPD_SESSION *s, const char *mech, int r, VSTRING *
     vstring_free(&cap);
 }
 
-/* imapd_auth_connect - connect to the auth service */
-static AUTH_CLIENT *imapd_auth_connect(const char **err)
+/* imapd_sasl_io - send a challenge, read the client's answer */
+static int imapd_sasl_io(void *ctx, const char *challenge, VSTRING *line)
 {
-    VSTRING *path = vstring_alloc(128);
-    AUTH_CLIENT *ac;
+    IMAPD_SESSION *s = ctx;
 
-    vstring_fmt(path, "%s/private/auth", var_queue_directory);
-    ac = auth_client_connect(STR(path), 30, err);
-    vstring_free(&path);
-    return ac;
+    imapd_send(s, "+ %s\r\n", challenge);
+    imapd_flush(s);
+    return imapd_read_line(s, line);
 }
 
 /* cmd_login - LOGIN user password */
@@ -217,7 +192,7 @@ void    cmd_login(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 		 "(SSL/TLS) connections.");
 	return;
     }
-    if ((ac = imapd_auth_connect(&err)) == NULL) {
+    if ((ac = login_auth_connect(&err)) == NULL) {
 	imapd_auth_done(s, "LOGIN", -1, NULL, false, err);
 	return;
     }
@@ -236,7 +211,7 @@ void    cmd_authenticate(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
     const char *mech, *err = "";
     AUTH_CLIENT *ac;
     AUTH_CLIENT_PARAMS params = {"imap", s->rip, s->lip, s->secured};
-    VSTRING *resp = NULL, *data, *line, *enc;
+    VSTRING *resp = NULL, *data;
     bool    temp = false;
     int     r;
 
@@ -264,54 +239,25 @@ void    cmd_authenticate(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	    return;
 	}
     }
-    if ((ac = imapd_auth_connect(&err)) == NULL) {
+    if ((ac = login_auth_connect(&err)) == NULL) {
 	if (resp)
 	    vstring_free(&resp);
 	imapd_auth_done(s, "AUTHENTICATE", -1, NULL, false, err);
 	return;
     }
     data = vstring_alloc(64);
-    line = vstring_alloc(64);
-    enc = vstring_alloc(64);
-    r = auth_client_begin(ac, mech, &params, resp ? STR(resp) : NULL, resp ? LEN(resp) : 0, &err);
-    if (resp) {
-	vstring_wipe(resp);
+    r = login_sasl(ac, mech, &params, resp, imapd_sasl_io, s, data, &temp, &err);
+    if (resp)
 	vstring_free(&resp);
-    }
-    while (r == 0 && (r = auth_client_reply(ac, data, &temp, &err)) == AUTH_CLIENT_CONT) {
-	vstring_reset(enc);
-	base64_encode(enc, STR(data), LEN(data));
-	imapd_send(s, "+ %s\r\n", STR(enc));
-	imapd_flush(s);
-	if (imapd_read_line(s, line) < 0) {
-	    r = -2;
-	    break;
-	}
-	if (strcmp(STR(line), "*") == 0) {
-	    r = -3;
-	    break;
-	}
-	vstring_reset(data);
-	if (base64_decode(data, STR(line), LEN(line)) < 0) {
-	    r = -4;
-	    break;
-	}
-	vstring_wipe(line);
-	r = auth_client_continue(ac, STR(data), LEN(data), &err);
-	vstring_wipe(data);
-    }
     auth_client_free(&ac);
-    if (r == -2) {
+    if (r == LOGIN_SASL_DISCONNECTED || r == LOGIN_SASL_TOO_LONG) {
 	s->state = IMAPD_LOGOUT;
 	imapd_no(s, "Disconnected during authentication.");
-    } else if (r == -3) {
+    } else if (r == LOGIN_SASL_ABORTED) {
 	imapd_bad(s, "Authentication aborted by client.");
-    } else if (r == -4) {
+    } else if (r == LOGIN_SASL_BAD_BASE64) {
 	imapd_bad(s, "Invalid base64 data in continued response");
     } else
 	imapd_auth_done(s, "AUTHENTICATE", r, data, temp, err);
-    vstring_wipe(line);
-    vstring_free(&line);
     vstring_free(&data);
-    vstring_free(&enc);
 }

@@ -1,17 +1,17 @@
 /* pop3d.c - the POP3 server (RFC 1939, CAPA RFC 2449, STLS RFC 2595,
  * AUTH RFC 5034): session loop, verb table, reply helpers, TLS set-up.
  *
- * Process design (the same as imapd's today): master runs one pop3d
- * process per connection at a time (single-server skeleton, master.cf
- * maxproc bounds them, max_use recycles them). The pre-login part
- * (greeting, CAPA, STLS, USER/PASS, APOP, AUTH through the auth service)
- * runs as the unprivileged mail_owner/login user; after the auth service
- * says OK, the userdb (private/auth-userdb) names the user's home and
- * mail location, and the same process opens the maildrop (lib/mstore:
- * the user's INBOX, shared with imapd). A userdb uid different from ours
- * is logged and served as ours (see imapd_login.c); the separate
- * post-login process per uid with fd/TLS hand-over is not built yet, in
- * either daemon.
+ * Process design (the same as imapd's): master runs one pop3d process
+ * per connection at a time (single-server skeleton, master.cf maxproc
+ * bounds them). Started as root (stay_root), the process splits
+ * (lib/login_split.c): a pre-login child as login_user speaks the
+ * AUTHORIZATION state (greeting, CAPA, STLS, USER/PASS, APOP, AUTH through
+ * the auth service), then hands the login to the root parent, which looks
+ * the user up in the userdb, becomes the user's uid/gid for good, opens
+ * the maildrop (lib/mstore: the user's INBOX, shared with imapd) and
+ * serves TRANSACTION/UPDATE; it exits after that session. A maildrop that
+ * cannot be opened there ends the session (no retry as root). Started
+ * unprivileged, one process does it all as that user.
  *
  * TLS: with ssl = yes|required and ssl_cert set, STLS is offered before
  * login; pop3d_tls_wrappermode = yes (the pop3s service) starts TLS at
@@ -39,13 +39,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "login_split.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "pop3d.h"
 #include "server.h"
 
 #define POP3D_MAX_BAD		20
-#define POP3D_AUTOLOGOUT	600
 #define POP3D_FLUSH_AT		65536
 
 TLS_SERVER_CTX *pop3d_tls_ctx;
@@ -132,17 +132,13 @@ void    pop3d_err(POP3D_SESSION *s, const char *fmt, ...)
 /* pop3d_tls_available - STLS can be offered on this connection */
 bool    pop3d_tls_available(const POP3D_SESSION *s)
 {
-    return pop3d_tls_ctx != NULL && s->tls == NULL;
+    return pop3d_tls_ctx != NULL && !s->tls_on;
 }
 
 /* pop3d_plaintext_ok - plaintext passwords allowed on this connection */
 bool    pop3d_plaintext_ok(const POP3D_SESSION *s)
 {
-    if (s->tls)
-	return true;
-    if (strcasecmp(var_ssl, "required") == 0)
-	return false;
-    return !var_disable_plaintext_auth || s->secured;
+    return login_plaintext_ok(s->tls_on, s->secured);
 }
 
 /* pop3d_read_line - one line from the client (flushes replies first when
@@ -187,23 +183,6 @@ static void pop3d_dispatch(POP3D_SESSION *s, VSTRING *line)
     pop3_cmd_wipe(&cmd);
 }
 
-/* peer_address - text form of a socket address */
-static void peer_address(int fd, bool peer, char *buf, size_t len)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    int     rc = peer ? getpeername(fd, (struct sockaddr *) &ss, &sl)
-    : getsockname(fd, (struct sockaddr *) &ss, &sl);
-
-    ph_strlcpy(buf, "127.0.0.1", len);	/* -S stand-alone: a socketpair */
-    if (rc < 0)
-	return;
-    if (ss.ss_family == AF_INET)
-	inet_ntop(AF_INET, &((struct sockaddr_in *) &ss)->sin_addr, buf, (socklen_t) len);
-    else if (ss.ss_family == AF_INET6)
-	inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &ss)->sin6_addr, buf, (socklen_t) len);
-}
-
 /* pop3d_start_tls - handshake on the client stream; 0 or -1 */
 static int pop3d_start_tls(POP3D_SESSION *s)
 {
@@ -215,7 +194,7 @@ static int pop3d_start_tls(POP3D_SESSION *s)
 	msg_info("TLS handshake failed from [%s]: %s", s->rip, err);
 	return -1;
     }
-    s->secured = true;
+    s->secured = s->tls_on = true;
     return 0;
 }
 
@@ -226,7 +205,7 @@ void    cmd_stls(POP3D_SESSION *s, POP3_CMD *cmd)
 	pop3d_err(s, "STLS takes no arguments.");
 	return;
     }
-    if (s->tls) {
+    if (s->tls_on) {
 	pop3d_err(s, "TLS is already active.");
 	return;
     }
@@ -242,25 +221,30 @@ void    cmd_stls(POP3D_SESSION *s, POP3_CMD *cmd)
 	s->state = POP3D_QUIT;
 }
 
-/* pop3d_service - one client connection */
-static void pop3d_service(STREAM *client, const char *service, char **argv)
+/* pop3d_run - serve one session on client: from the greeting, or (h not
+ * NULL) from a pre-login process's hand-over */
+static void pop3d_run(STREAM *client, const char *rip, const char *lip,
+		      LOGIN_HANDOVER *h)
 {
     POP3D_SESSION s;
-    char    rip[64], lip[64];
     VSTRING *line = vstring_alloc(256);
     bool    timed_out = false;
 
-    (void) service;
-    (void) argv;
     memset(&s, 0, sizeof(s));
     s.client = client;
     s.out = vstring_alloc(POP3D_FLUSH_AT + 4096);
     s.lock_fd = -1;
-    peer_address(stream_fd(client), true, rip, sizeof(rip));
-    peer_address(stream_fd(client), false, lip, sizeof(lip));
     s.rip = rip;
     s.lip = lip;
     s.secured = strcmp(rip, lip) == 0;
+    if (h != NULL) {
+	s.tls_on = h->tls;
+	s.secured = s.secured || h->tls;
+	login_split_feed(client, h);
+	if (pop3d_post_login(&s, h->user, h->mech) < 0)
+	    goto done;				/* no retry as root */
+	goto loop;
+    }
     msg_info("connect from [%s]", rip);
     if (var_pop3d_tls_wrappermode && pop3d_start_tls(&s) < 0)
 	goto done;
@@ -268,6 +252,7 @@ static void pop3d_service(STREAM *client, const char *service, char **argv)
 	snprintf(s.apop_stamp, sizeof(s.apop_stamp), "<%ld.%ld@%s>", (long) getpid(),
 		 (long) time(NULL), var_myhostname);
     pop3d_ok(&s, "%s%s%s", var_login_greeting, *s.apop_stamp ? " " : "", s.apop_stamp);
+loop:
     while (s.state != POP3D_QUIT) {
 	int     r = pop3d_read_line(&s, line);
 
@@ -309,35 +294,47 @@ done:
     myfree(s.home);
 }
 
+/* pop3d_prelogin - the pre-login child's session (login_split) */
+static void pop3d_prelogin(STREAM *client, void *ctx)
+{
+    const char *const *addr = ctx;
+
+    pop3d_run(client, addr[0], addr[1], NULL);
+}
+
+/* pop3d_service - one client connection: split when we are root */
+static void pop3d_service(STREAM *client, const char *service, char **argv)
+{
+    char    rip[64], lip[64];
+    bool    loopback;
+
+    (void) service;
+    (void) argv;
+    login_peer_addresses(stream_fd(client), rip, lip, sizeof(rip), &loopback);
+    if (geteuid() == 0) {
+	const char *addr[2] = {rip, lip};
+	LOGIN_HANDOVER *h;
+	STREAM *post = login_split(client, pop3d_prelogin, addr, &h);
+
+	/* only the privileged parent returns here, after the hand-over */
+	if (post != NULL) {
+	    pop3d_run(post, rip, lip, h);
+	    login_split_done(&post, &h);
+	}
+	return;
+    }
+    pop3d_run(client, rip, lip, NULL);
+}
+
 /* pop3d_pre_init - check settings, load the TLS keys while still root */
 static void pop3d_pre_init(const char *service, char **argv)
 {
     const char *err;
-    VSTRING *proto;
-    TLS_SERVER_PARAMS tp;
 
     (void) argv;
     if (pop3_uidl_check(var_pop3_uidl_format, &err) < 0)
 	msg_fatal("%s", err);
-    if (strcasecmp(var_ssl, "no") != 0 && strcasecmp(var_ssl, "yes") != 0
-	&& strcasecmp(var_ssl, "required") != 0)
-	msg_fatal("ssl: invalid value \"%s\" (no, yes or required)", var_ssl);
-    if (strcasecmp(var_ssl, "no") == 0 || *var_ssl_cert == 0) {
-	if (var_pop3d_tls_wrappermode)
-	    msg_fatal("service %s: pop3d_tls_wrappermode = yes needs ssl = yes and ssl_cert",
-		      service);
-	return;
-    }
-    memset(&tp, 0, sizeof(tp));
-    proto = vstring_alloc(32);
-    vstring_fmt(proto, ">=%s", var_ssl_min_protocol);
-    tp.cert_file = var_ssl_cert;
-    tp.key_file = *var_ssl_key ? var_ssl_key : var_ssl_cert;
-    tp.protocols = STR(proto);
-    tp.session_timeout = 3600;
-    if ((pop3d_tls_ctx = tls_server_init(&tp, &err)) == NULL)
-	msg_fatal("TLS setup (ssl_cert %s): %s", var_ssl_cert, err);
-    vstring_free(&proto);
+    pop3d_tls_ctx = login_tls_init(service, "pop3d_tls_wrappermode", var_pop3d_tls_wrappermode);
 }
 
 /* pop3d_pre_exit - release the TLS context */
@@ -353,6 +350,7 @@ int     main(int argc, char **argv)
     static const SERVER_OPTS opts = {
 	.pre_init = pop3d_pre_init,
 	.pre_exit = pop3d_pre_exit,
+	.stay_root = true,
     };
 
     single_server_main(argc, argv, pop3d_service, &opts);

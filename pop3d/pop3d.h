@@ -21,6 +21,8 @@
 #define POP3D_TRANSACTION	1
 #define POP3D_QUIT		2	/* session over (after UPDATE) */
 
+#define POP3D_AUTOLOGOUT	600	/* RFC 1939's 10 minutes */
+
 /* One message of the maildrop as this session numbers it. */
 typedef struct pop3d_msg {
     uint32_t uid;
@@ -36,7 +38,8 @@ typedef struct pop3d_session {
     int     state;
     const char *rip, *lip;		/* client and our address */
     bool    secured;			/* TLS, or client address == ours */
-    TLS_SESSION *tls;
+    TLS_SESSION *tls;			/* ours (pre-login, or no split) */
+    bool    tls_on;			/* TLS: ours or the pre-login proxy's */
     char    apop_stamp[128];		/* "<pid.time@host>" or "" */
     char   *user;			/* after USER (pre-login) / login */
     char   *home;
@@ -89,6 +92,9 @@ void    cmd_pass(POP3D_SESSION *, POP3_CMD *);
 void    cmd_apop(POP3D_SESSION *, POP3_CMD *);
 void    cmd_auth(POP3D_SESSION *, POP3_CMD *);
 void    cmd_stls(POP3D_SESSION *, POP3_CMD *);
+
+/* pop3d_login.c: the post-login start of a handed-over session */
+int     pop3d_post_login(POP3D_SESSION *s, const char *user, const char *mech);
 
 /* pop3d_maildrop.c (post-login: lock, snapshot, UPDATE) */
 int     pop3d_maildrop_open(POP3D_SESSION *s, const char *user, const char **error_r);

@@ -16,6 +16,7 @@
 #include "base64_code.h"
 #include "config.h"
 #include "msg.h"
+#include "login_split.h"
 #include "mymalloc.h"
 #include "pop3d.h"
 
@@ -60,18 +61,6 @@ void    cmd_user(POP3D_SESSION *s, POP3_CMD *cmd)
     pop3d_ok(s, "%s", "");
 }
 
-/* pop3d_auth_connect - connect to the auth service */
-static AUTH_CLIENT *pop3d_auth_connect(const char **err)
-{
-    VSTRING *path = vstring_alloc(128);
-    AUTH_CLIENT *ac;
-
-    vstring_fmt(path, "%s/private/auth", var_queue_directory);
-    ac = auth_client_connect(STR(path), 30, err);
-    vstring_free(&path);
-    return ac;
-}
-
 /* pop3d_auth_done - common end of PASS, APOP and AUTH: r is
  * AUTH_CLIENT_OK/FAIL or -1 (auth service trouble); data holds the user
  * name on success */
@@ -87,7 +76,7 @@ static void pop3d_auth_done(POP3D_SESSION *s, const char *mech, int r, VSTRING *
     }
     if (r != AUTH_CLIENT_OK) {
 	msg_info("%s authentication failed: user=<%s>, rip=%s, lip=%s%s", mech, user,
-		 s->rip, s->lip, s->tls ? ", TLS" : "");
+		 s->rip, s->lip, s->tls_on ? ", TLS" : "");
 	myfree(s->user);
 	s->user = NULL;
 	if (temp) {
@@ -102,6 +91,22 @@ static void pop3d_auth_done(POP3D_SESSION *s, const char *mech, int r, VSTRING *
 	}
 	return;
     }
+    if (login_split_active()) {
+	/* pre-login child of the split: the root parent takes over */
+	pop3d_flush(s);
+	login_split_handover(s->client, &s->tls, "-", user, mech, "", 0,
+			     POP3D_AUTOLOGOUT + 60);
+    }
+    (void) pop3d_post_login(s, user, mech);
+}
+
+/* pop3d_post_login - open the maildrop (after the userdb lookup and, as
+ * root, the switch to the user's uid/gid) and enter TRANSACTION; 0, or -1
+ * after an -ERR reply (the session stays in AUTHORIZATION) */
+int     pop3d_post_login(POP3D_SESSION *s, const char *user, const char *mech)
+{
+    const char *err;
+
     if (pop3d_maildrop_open(s, user, &err) < 0) {
 	if (strncmp(err, "[IN-USE]", 8) == 0) {
 	    msg_info("%s: maildrop in use, rip=%s", user, s->rip);
@@ -112,11 +117,12 @@ static void pop3d_auth_done(POP3D_SESSION *s, const char *mech, int r, VSTRING *
 	}
 	myfree(s->user);
 	s->user = NULL;
-	return;
+	return -1;
     }
     msg_info("Login: user=<%s>, method=%s, rip=%s, lip=%s%s", s->user, mech, s->rip,
-	     s->lip, s->tls ? ", TLS" : "");
+	     s->lip, s->tls_on ? ", TLS" : "");
     pop3d_ok(s, "Logged in.");
+    return 0;
 }
 
 /* cmd_pass - PASS password (the rest of the line: spaces allowed) */
@@ -124,7 +130,7 @@ void    cmd_pass(POP3D_SESSION *s, POP3_CMD *cmd)
 {
     const char *err = "";
     AUTH_CLIENT *ac;
-    AUTH_CLIENT_PARAMS params = {"pop3", s->rip, s->lip, s->tls != NULL};
+    AUTH_CLIENT_PARAMS params = {"pop3", s->rip, s->lip, s->tls_on};
     VSTRING *data;
     bool    temp = false;
     int     r;
@@ -142,7 +148,7 @@ void    cmd_pass(POP3D_SESSION *s, POP3_CMD *cmd)
 	pop3d_err(s, "PASS needs a password.");
 	return;
     }
-    if ((ac = pop3d_auth_connect(&err)) == NULL) {
+    if ((ac = login_auth_connect(&err)) == NULL) {
 	pop3d_auth_done(s, "USER", -1, NULL, false, err);
 	return;
     }
@@ -174,7 +180,7 @@ void    cmd_apop(POP3D_SESSION *s, POP3_CMD *cmd)
 	pop3d_err(s, "APOP needs a user name and an MD5 digest.");
 	return;
     }
-    if ((ac = pop3d_auth_connect(&err)) == NULL) {
+    if ((ac = login_auth_connect(&err)) == NULL) {
 	pop3d_auth_done(s, "APOP", -1, NULL, false, err);
 	return;
     }
@@ -206,13 +212,25 @@ void    cmd_apop(POP3D_SESSION *s, POP3_CMD *cmd)
     vstring_free(&data);
 }
 
+/* pop3d_sasl_io - send a challenge, read the client's answer */
+static int pop3d_sasl_io(void *ctx, const char *challenge, VSTRING *line)
+{
+    POP3D_SESSION *s = ctx;
+    int     r;
+
+    pop3d_send(s, "+ %s\r\n", challenge);
+    if ((r = pop3d_read_line(s, line)) < 0)
+	return -1;
+    return r == 2 ? -2 : 0;
+}
+
 /* cmd_auth - AUTH [mechanism [initial-response]] */
 void    cmd_auth(POP3D_SESSION *s, POP3_CMD *cmd)
 {
     const char *mech, *err = "";
     AUTH_CLIENT *ac;
     AUTH_CLIENT_PARAMS params = {"pop3", s->rip, s->lip, s->secured};
-    VSTRING *resp = NULL, *data, *line, *enc;
+    VSTRING *resp = NULL, *data;
     bool    temp = false;
     int     r;
 
@@ -246,61 +264,26 @@ void    cmd_auth(POP3D_SESSION *s, POP3_CMD *cmd)
 	    return;
 	}
     }
-    if ((ac = pop3d_auth_connect(&err)) == NULL) {
+    if ((ac = login_auth_connect(&err)) == NULL) {
 	if (resp)
 	    vstring_free(&resp);
 	pop3d_auth_done(s, mech, -1, NULL, false, err);
 	return;
     }
     data = vstring_alloc(64);
-    line = vstring_alloc(64);
-    enc = vstring_alloc(64);
-    r = auth_client_begin(ac, mech, &params, resp ? STR(resp) : NULL, resp ? LEN(resp) : 0,
-			  &err);
-    if (resp) {
-	vstring_wipe(resp);
+    r = login_sasl(ac, mech, &params, resp, pop3d_sasl_io, s, data, &temp, &err);
+    if (resp)
 	vstring_free(&resp);
-    }
-    while (r == 0 && (r = auth_client_reply(ac, data, &temp, &err)) == AUTH_CLIENT_CONT) {
-	int     lr;
-
-	vstring_reset(enc);
-	base64_encode(enc, STR(data), LEN(data));
-	pop3d_send(s, "+ %s\r\n", STR(enc));
-	if ((lr = pop3d_read_line(s, line)) < 0) {
-	    r = -2;
-	    break;
-	}
-	if (lr == 2) {
-	    r = -5;
-	    break;
-	}
-	if (strcmp(STR(line), "*") == 0) {
-	    r = -3;
-	    break;
-	}
-	vstring_reset(data);
-	if (base64_decode(data, STR(line), LEN(line)) < 0) {
-	    r = -4;
-	    break;
-	}
-	vstring_wipe(line);
-	r = auth_client_continue(ac, STR(data), LEN(data), &err);
-	vstring_wipe(data);
-    }
     auth_client_free(&ac);
-    if (r == -2)
+    if (r == LOGIN_SASL_DISCONNECTED)
 	s->state = POP3D_QUIT;
-    else if (r == -3)
+    else if (r == LOGIN_SASL_ABORTED)
 	pop3d_err(s, "Authentication aborted by client.");
-    else if (r == -4)
+    else if (r == LOGIN_SASL_BAD_BASE64)
 	pop3d_err(s, "Invalid base64 data in continued response.");
-    else if (r == -5)
+    else if (r == LOGIN_SASL_TOO_LONG)
 	pop3d_err(s, "Response too long.");
     else
 	pop3d_auth_done(s, mech, r, data, temp, err);
-    vstring_wipe(line);
-    vstring_free(&line);
     vstring_free(&data);
-    vstring_free(&enc);
 }

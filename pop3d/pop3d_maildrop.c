@@ -28,6 +28,7 @@
 #include "auth_client.h"
 #include "config.h"
 #include "msg.h"
+#include "login_split.h"
 #include "mymalloc.h"
 #include "pop3d.h"
 
@@ -97,38 +98,25 @@ static int pop3d_maildrop_snapshot(POP3D_SESSION *s, const char **error_r)
     return 0;
 }
 
-/* pop3d_maildrop_open - userdb lookup, storage, lock, INBOX snapshot;
+/* pop3d_maildrop_open - userdb lookup (as root: the switch to the
+ * user's uid/gid for good), storage, lock, INBOX snapshot;
  * TRANSACTION state on success. -1 with *error_r (starting with
  * "[IN-USE]" when another POP3 session holds the lock). */
 int     pop3d_maildrop_open(POP3D_SESSION *s, const char *user, const char **error_r)
 {
-    VSTRING *path = vstring_alloc(128);
     AUTH_CLIENT_USER *u = auth_client_user_alloc();
     MSTORE_SETTINGS set;
-    const char *location = var_mail_location;
-    int     r;
 
-    vstring_fmt(path, "%s/private/auth-userdb", var_queue_directory);
-    r = auth_client_userdb(STR(path), user, "pop3", 30, u, error_r);
-    vstring_free(&path);
-    if (r <= 0) {
-	if (r == 0)
-	    *error_r = "user not found in userdb";
+    if (login_split_user(user, "pop3", u, error_r) < 0) {
 	auth_client_user_free(&u);
 	return -1;
     }
-    if (u->uid >= 0 && (uid_t) u->uid != geteuid() && geteuid() != 0)
-	msg_warn("%s: userdb uid %ld differs from ours (%ld); serving as %ld",
-		 user, u->uid, (long) geteuid(), (long) geteuid());
-    for (int i = 0; i < u->extra->argc; i++)
-	if (strncmp(u->extra->argv[i], "mail=", 5) == 0)
-	    location = u->extra->argv[i] + 5;
     myfree(s->user);
     s->user = mystrdup(user);
     myfree(s->home);
     s->home = LEN(u->home) ? mystrdup(STR(u->home)) : NULL;
     memset(&set, 0, sizeof(set));
-    set.location = location;
+    set.location = login_mail_location(u);
     set.home = s->home;
     set.separator = var_imap_hierarchy_separator[0] == '/' ? '/' : '.';
     set.quota = "";

@@ -473,10 +473,14 @@ def test_login_split_as_root(instance_factory):
         m.select("INBOX")
         assert m.fetch("1", "(BODY[TEXT])")[1][0][1] == b"split\r\n"
         # after login the serving process runs as the mail user
-        assert any(proc_uid(p) == mailuser.pw_uid for p in inst.children("imapd"))
+        served = [p for p in inst.children("imapd") if proc_uid(p) == mailuser.pw_uid]
+        assert served
         st = os.stat(os.path.join(inst.home, "Maildir"))
         assert st.st_uid == mailuser.pw_uid
         m.logout()
+        # a process that gave up root never takes the next connection
+        inst.wait_for(lambda: all(proc_uid(p) is None for p in served),
+                      what="post-login imapd exit")
 
 
 @pytest.mark.skipif(not shutil.which("curl"), reason="curl not installed")
