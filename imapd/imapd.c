@@ -632,6 +632,11 @@ static void imapd_dispatch(IMAPD_SESSION *s, const IMAP_CMD *cmd)
 	    imapd_updates(s, !no_expunge);
 	}
     }
+    /* Cache entries computed by this command: one index transaction. */
+    const char *err;
+
+    if (s->store && mstore_cache_flush(s->store, &err) < 0)
+	msg_warn("%s: %s", s->user, err);
     if (LEN(imapd_tagged) == 0 && s->state != IMAPD_LOGOUT)
 	imapd_bad(s, "Internal error: no reply");
     if (strcmp(STR(imapd_tagged), " ") != 0)
