@@ -276,6 +276,9 @@ static bool fetch_message(IMAPD_SESSION *s, FETCH_CTX *c, uint32_t uid, bool add
 		&& mstore_cache_put(s->folder, uid, blob_kind[b], STR(c->blob[b]),
 				    LEN(c->blob[b]), &err) < 0)
 		msg_warn("%s: caching uid %u: %s", s->user, uid, err);
+	    /* with the envelope, the address fields SEARCH matches on */
+	    if (b == BLOB_ENVELOPE)
+		cmd_search_cache_addrs(s, uid, STR(text) + mime->hdr_off, mime->hdr_len, buf);
 	}
     }
     imapd_send(s, "* %u FETCH (", seq);

@@ -139,6 +139,7 @@ void    cmd_store(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_copy(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_move(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_search(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_search_cache_addrs(IMAPD_SESSION *, uint32_t, const char *, size_t, VSTRING *);
 void    cmd_uid(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_idle(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_getquotaroot(IMAPD_SESSION *, const IMAP_ARG *, size_t);

@@ -120,6 +120,7 @@ typedef struct mstore_append MSTORE_APPEND;
 #define MSTORE_CACHE_BODYSTRUCTURE 2
 #define MSTORE_CACHE_BODY	3	/* BODY (non-extensible) form */
 #define MSTORE_CACHE_HEADER	4	/* raw header bytes */
+#define MSTORE_CACHE_ADDRS	5	/* From/To/Cc/Bcc values (SEARCH) */
 
 /* What a storage is opened with. */
 typedef struct mstore_settings {
