@@ -182,7 +182,7 @@ void    imapd_capability(IMAPD_SESSION *s, VSTRING *out)
 	else
 	    vstring_cat(out, " AUTH=PLAIN AUTH=LOGIN");
     } else {
-	vstring_cat(out, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE CONDSTORE QRESYNC ESEARCH QUOTA");
+	vstring_cat(out, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC ESEARCH QUOTA");
 	if (var_imap_literal_limit > 0)
 	    vstring_fmt_append(out, " APPENDLIMIT=%ld", var_imap_literal_limit);
     }
