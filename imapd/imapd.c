@@ -697,6 +697,11 @@ static void imapd_run(STREAM *client, const char *rip, const char *lip, bool loo
 	s.secured = loopback || h->tls;
 	vstring_catn(imapd_inbuf, h->left, h->left_len);
 	s.tag = h->tag;
+	if (!imapd_userip_admit(h->user, rip)) {
+	    imapd_send(&s, "%s NO %s\r\n* BYE Logging out\r\n", h->tag, imapd_userip_reply());
+	    imapd_flush(&s);
+	    goto done;
+	}
 	if (imapd_post_login(&s, h->user, &err) < 0) {
 	    msg_warn("%s: login refused: %s", h->user, err);
 	    imapd_send(&s, "%s NO [UNAVAILABLE] Internal error occurred. Refer to server log.\r\n"
