@@ -6,7 +6,9 @@
  * Items are parsed once into a list, then each message is read only when
  * an item needs its text: ENVELOPE, BODY and BODYSTRUCTURE come from the
  * index's cache (mstore_cache_get) once computed, so a client listing a
- * folder's envelopes reads each file once, ever. Fetching a body part without PEEK sets \Seen (unless
+ * folder's envelopes reads each file once, ever (RFC822.SIZE computed from
+ * a read file is remembered too; the cache writes of one command reach
+ * the index in one transaction, see imapd_dispatch). Fetching a body part without PEEK sets \Seen (unless
  * the mailbox is read-only) and reports the new FLAGS.
  * Limits: 100 items per command; messages are read whole (bounded by
  * the size they were accepted with).
@@ -274,6 +276,9 @@ static bool fetch_message(IMAPD_SESSION *s, FETCH_CTX *c, uint32_t uid, bool add
 		&& mstore_cache_put(s->folder, uid, blob_kind[b], STR(c->blob[b]),
 				    LEN(c->blob[b]), &err) < 0)
 		msg_warn("%s: caching uid %u: %s", s->user, uid, err);
+	    /* with the envelope, the address fields SEARCH matches on */
+	    if (b == BLOB_ENVELOPE)
+		cmd_search_cache_addrs(s, uid, STR(text) + mime->hdr_off, mime->hdr_len, buf);
 	}
     }
     imapd_send(s, "* %u FETCH (", seq);
@@ -314,9 +319,10 @@ static bool fetch_message(IMAPD_SESSION *s, FETCH_CTX *c, uint32_t uid, bool add
 	    imapd_send(s, "INTERNALDATE %s", STR(buf));
 	    break;
 	case FI_SIZE:
-	    if (mime)
+	    if (mime) {
 		vsize = imap_mime_crlf_size(STR(text), LEN(text));
-	    else if (mstore_msg_vsize(s->folder, uid, &vsize, &err) < 0)
+		mstore_msg_vsize_set(s->folder, uid, vsize);
+	    } else if (mstore_msg_vsize(s->folder, uid, &vsize, &err) < 0)
 		vsize = m->size;
 	    imapd_send(s, "RFC822.SIZE %llu", (unsigned long long) vsize);
 	    break;

@@ -7,7 +7,12 @@
  * before any message is read; then each message is matched, reading its
  * file only for keys that need text. Text matching is a case-insensitive
  * substring match on the raw header values and body (no RFC 2047 or
- * transfer-encoding decoding yet). Limits: key nesting is bounded by the
+ * transfer-encoding decoding yet). SUBJECT (and HEADER Subject) is
+ * matched against the Subject in the cached ENVELOPE and FROM/TO/CC/BCC
+ * against the cached address fields (MSTORE_CACHE_ADDRS) when the index
+ * has them: the same unfolded values, so the same answers, without
+ * opening the file; a message whose file had to be read for such a key
+ * gets both cached for the next search. Limits: key nesting is bounded by the
  * parser's list depth and by 64 levels of NOT/OR.
  */
 #include "sys_defs.h"
@@ -37,6 +42,8 @@ typedef struct sctx {
     VSTRING *text;
     IMAP_MIME_PART *mime;
     bool    loaded;
+    int     env_state, addrs_state;	/* 0 not tried, 1 cached, -1 not, 2 filled */
+    VSTRING *env, *addrs, *value;
     const char *err;
     unsigned depth;
     uint64_t max_modseq;
@@ -83,19 +90,81 @@ static bool load(SCTX *c)
     return true;
 }
 
+/* cmd_search_cache_addrs - queue the address fields record of uid */
+void    cmd_search_cache_addrs(IMAPD_SESSION *s, uint32_t uid, const char *hdr, size_t len,
+			               VSTRING *scratch)
+{
+    const char *err;
+
+    vstring_reset(scratch);
+    imap_mime_addr_fields(scratch, hdr, len);
+    if (LEN(scratch) <= MSTORE_BLOB_MAX
+	&& mstore_cache_put(s->folder, uid, MSTORE_CACHE_ADDRS, STR(scratch), LEN(scratch),
+			    &err) < 0)
+	msg_warn("%s: caching uid %u: %s", s->user, uid, err);
+}
+
+/* cached_field - a header value from the cache: 1 found, 0 absent, -1 not cached */
+static int cached_field(SCTX *c, const char *field)
+{
+    uint32_t uid = c->v->msgs[c->idx].uid;
+    const char *err;
+    bool    subject = strcasecmp(field, "Subject") == 0;
+
+    if (!subject && strcasecmp(field, "From") != 0 && strcasecmp(field, "To") != 0
+	&& strcasecmp(field, "Cc") != 0 && strcasecmp(field, "Bcc") != 0)
+	return -1;
+    int    *state = subject ? &c->env_state : &c->addrs_state;
+    VSTRING *blob = subject ? c->env : c->addrs;
+
+    if (*state == 0)
+	*state = mstore_cache_get(c->s->folder, uid, subject ? MSTORE_CACHE_ENVELOPE
+				  : MSTORE_CACHE_ADDRS, blob, &err) == 1 ? 1 : -1;
+    if (*state != 1)
+	return -1;
+    return subject ? imap_mime_envelope_get(STR(blob), LEN(blob), 1, c->value)
+	: imap_mime_addr_field_get(STR(blob), LEN(blob), field, c->value);
+}
+
+/* cache_fill - after reading a file, cache what the next search needs */
+static void cache_fill(SCTX *c)
+{
+    uint32_t uid = c->v->msgs[c->idx].uid;
+    const char *hdr = STR(c->text) + c->mime->hdr_off;
+    const char *err;
+
+    if (c->env_state == 0)
+	c->env_state = mstore_cache_get(c->s->folder, uid, MSTORE_CACHE_ENVELOPE, c->env,
+					&err) == 1 ? 1 : -1;
+    if (c->addrs_state == 0)
+	c->addrs_state = mstore_cache_get(c->s->folder, uid, MSTORE_CACHE_ADDRS, c->addrs,
+					  &err) == 1 ? 1 : -1;
+    if (c->env_state < 0) {
+	vstring_reset(c->value);
+	imap_mime_envelope(c->value, hdr, c->mime->hdr_len);
+	if (LEN(c->value) <= MSTORE_BLOB_MAX
+	    && mstore_cache_put(c->s->folder, uid, MSTORE_CACHE_ENVELOPE, STR(c->value),
+				LEN(c->value), &err) < 0)
+	    msg_warn("%s: caching uid %u: %s", c->s->user, uid, err);
+    }
+    if (c->addrs_state < 0)
+	cmd_search_cache_addrs(c->s, uid, hdr, c->mime->hdr_len, c->value);
+    c->env_state = c->addrs_state = 2;	/* done for this message */
+}
+
 /* header_has - a header field contains value */
 static bool header_has(SCTX *c, const char *field, const char *value)
 {
-    VSTRING *v;
-    bool    r;
+    int     r;
 
+    if ((r = cached_field(c, field)) >= 0)
+	return r == 1 && ci_find(STR(c->value), LEN(c->value), value);
     if (!load(c))
 	return false;
-    v = vstring_alloc(128);
-    r = imap_mime_header_get(STR(c->text) + c->mime->hdr_off, c->mime->hdr_len, field, v)
-	&& ci_find(STR(v), LEN(v), value);
-    vstring_free(&v);
-    return r;
+    if (c->env_state != 2)
+	cache_fill(c);
+    r = imap_mime_header_get(STR(c->text) + c->mime->hdr_off, c->mime->hdr_len, field, c->value);
+    return r && ci_find(STR(c->value), LEN(c->value), value);
 }
 
 /* day_of - days since the epoch of a time (UTC) */
@@ -428,6 +497,9 @@ void    cmd_search(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
     c.s = s;
     c.v = mstore_folder_view(s->folder);
     c.text = vstring_alloc(4096);
+    c.env = vstring_alloc(256);
+    c.addrs = vstring_alloc(128);
+    c.value = vstring_alloc(128);
     if (count >= 2 && imap_arg_is_atom(&args[0], "RETURN")) {
 	if (args[1].type != IMAP_ARG_LIST) {
 	    imapd_bad(s, "Invalid RETURN options");
@@ -484,6 +556,7 @@ void    cmd_search(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	bool    match = true;
 
 	c.loaded = false;
+	c.env_state = c.addrs_state = 0;
 	for (i = start; i < count && match;)
 	    match = search_key(&c, args, count, &i);
 	if (c.mime)
@@ -530,5 +603,8 @@ out:
     if (c.mime)
 	imap_mime_free(&c.mime);
     vstring_free(&c.text);
+    vstring_free(&c.env);
+    vstring_free(&c.addrs);
+    vstring_free(&c.value);
     vstring_free(&out);
 }

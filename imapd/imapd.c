@@ -181,7 +181,7 @@ void    imapd_capability(IMAPD_SESSION *s, VSTRING *out)
 	else
 	    vstring_cat(out, " AUTH=PLAIN AUTH=LOGIN");
     } else {
-	vstring_cat(out, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE CONDSTORE QRESYNC ESEARCH QUOTA");
+	vstring_cat(out, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC ESEARCH QUOTA");
 	if (var_imap_literal_limit > 0)
 	    vstring_fmt_append(out, " APPENDLIMIT=%ld", var_imap_literal_limit);
     }
@@ -635,6 +635,11 @@ static void imapd_dispatch(IMAPD_SESSION *s, const IMAP_CMD *cmd)
 	    imapd_updates(s, !no_expunge);
 	}
     }
+    /* Cache entries computed by this command: one index transaction. */
+    const char *err;
+
+    if (s->store && mstore_cache_flush(s->store, &err) < 0)
+	msg_warn("%s: %s", s->user, err);
     if (LEN(imapd_tagged) == 0 && s->state != IMAPD_LOGOUT)
 	imapd_bad(s, "Internal error: no reply");
     if (strcmp(STR(imapd_tagged), " ") != 0)
@@ -670,6 +675,11 @@ static void imapd_run(STREAM *client, const char *rip, const char *lip, bool loo
 	s.secured = loopback || h->tls;
 	vstring_catn(imapd_inbuf, h->left, h->left_len);
 	s.tag = h->tag;
+	if (!imapd_userip_admit(h->user, rip)) {
+	    imapd_send(&s, "%s NO %s\r\n* BYE Logging out\r\n", h->tag, imapd_userip_reply());
+	    imapd_flush(&s);
+	    goto done;
+	}
 	if (imapd_post_login(&s, h->user, &err) < 0) {
 	    msg_warn("%s: login refused: %s", h->user, err);
 	    imapd_send(&s, "%s NO [UNAVAILABLE] Internal error occurred. Refer to server log.\r\n"

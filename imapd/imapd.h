@@ -81,6 +81,8 @@ void    imapd_permanent_flags(IMAPD_SESSION *s);
 int     imapd_date_parse(const char *text, bool with_time, time_t *when_r);
 void    imapd_date_format(VSTRING *out, time_t when);
 int     imapd_post_login(IMAPD_SESSION *s, const char *user, const char **error_r);
+bool    imapd_userip_admit(const char *user, const char *rip);
+const char *imapd_userip_reply(void);
 
 void    imapd_leftover(IMAPD_SESSION *s, VSTRING *out);
 void    imapd_handover(IMAPD_SESSION *s, const char *user, const char *mech);
@@ -121,6 +123,7 @@ void    cmd_store(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_copy(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_move(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_search(IMAPD_SESSION *, const IMAP_ARG *, size_t);
+void    cmd_search_cache_addrs(IMAPD_SESSION *, uint32_t, const char *, size_t, VSTRING *);
 void    cmd_uid(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_idle(IMAPD_SESSION *, const IMAP_ARG *, size_t);
 void    cmd_getquotaroot(IMAPD_SESSION *, const IMAP_ARG *, size_t);

@@ -150,6 +150,10 @@ static void imapd_auth_done(IMAPD_SESSION *s, const char *mech, int r, VSTRING *
     }
     if (login_split_active())
 	imapd_handover(s, STR(data), mech);	/* does not return */
+    if (!imapd_userip_admit(STR(data), s->rip)) {
+	imapd_no(s, "%s", imapd_userip_reply());
+	return;
+    }
     if (imapd_post_login(s, STR(data), &err) < 0) {
 	msg_warn("%s: login refused: %s", STR(data), err);
 	imapd_no(s, "[UNAVAILABLE] Internal error occurred. Refer to server log.");

@@ -776,6 +776,140 @@ void imap_mime_envelope(VSTRING *out, const char *hdr, size_t len)
     vstring_free(&from);
 }
 
+/* env_skip - past one envelope element (NIL, string, literal, list) */
+static const char *env_skip(const char *p, const char *end, int depth)
+{
+    while (p < end && *p == ' ')
+	p++;
+    if (p >= end || depth > 8)
+	return NULL;
+    if (*p == '(') {
+	for (p++;;) {
+	    while (p < end && *p == ' ')
+		p++;
+	    if (p >= end)
+		return NULL;
+	    if (*p == ')')
+		return p + 1;
+	    if ((p = env_skip(p, end, depth + 1)) == NULL)
+		return NULL;
+	}
+    }
+    if (*p == '"') {
+	for (p++; p < end; p++) {
+	    if (*p == '\\')
+		p++;
+	    else if (*p == '"')
+		return p + 1;
+	}
+	return NULL;
+    }
+    if (*p == '{') {
+	size_t  n = 0;
+
+	for (p++; p < end && *p >= '0' && *p <= '9' && n < ((size_t) 1 << 40); p++)
+	    n = n * 10 + (size_t) (*p - '0');
+	if (end - p < 3 || memcmp(p, "}\r\n", 3) != 0 || (size_t) (end - p - 3) < n)
+	    return NULL;
+	return p + 3 + n;
+    }
+    if (end - p >= 3 && memcmp(p, "NIL", 3) == 0)
+	return p + 3;
+    return NULL;
+}
+
+/* imap_mime_envelope_get - one string element of an envelope */
+int     imap_mime_envelope_get(const char *env, size_t len, int index, VSTRING *value)
+{
+    const char *p = env, *end = env + len;
+
+    if (len < 2 || *p != '(' || index < 0 || index > 9)
+	return -1;
+    p++;
+    for (int i = 0; i < index; i++)
+	if ((p = env_skip(p, end, 0)) == NULL)
+	    return -1;
+    while (p < end && *p == ' ')
+	p++;
+    if (p >= end)
+	return -1;
+    vstring_reset(value);
+    if (end - p >= 3 && memcmp(p, "NIL", 3) == 0)
+	return 0;
+    if (*p == '"') {
+	for (p++; p < end; p++) {
+	    if (*p == '\\' && p + 1 < end)
+		p++;
+	    else if (*p == '"')
+		return 1;
+	    vstring_addch(value, *p);
+	}
+	return -1;
+    }
+    if (*p == '{') {
+	const char *q = env_skip(p, end, 0);
+	const char *data;
+
+	if (q == NULL || (data = memchr(p, '\n', (size_t) (q - p))) == NULL)
+	    return -1;
+	vstring_setn(value, data + 1, (size_t) (q - data - 1));
+	return 1;
+    }
+    return -1;
+}
+
+static const char *const addr_field_names[] = {"From", "To", "Cc", "Bcc"};
+
+/* imap_mime_addr_fields - {present, be32 length, bytes} per field */
+void    imap_mime_addr_fields(VSTRING *out, const char *hdr, size_t len)
+{
+    VSTRING *v = vstring_alloc(64);
+
+    for (size_t i = 0; i < PH_ARRAY_LEN(addr_field_names); i++) {
+	if (!imap_mime_header_get(hdr, len, addr_field_names[i], v)) {
+	    vstring_addch(out, 0);
+	    continue;
+	}
+	size_t  n = LEN(v) > 0xffffffff ? 0xffffffff : LEN(v);
+
+	vstring_addch(out, 1);
+	for (int shift = 24; shift >= 0; shift -= 8)
+	    vstring_addch(out, (int) ((n >> shift) & 0xff));
+	vstring_catn(out, STR(v), n);
+    }
+    vstring_free(&v);
+}
+
+/* imap_mime_addr_field_get - one field of that record */
+int     imap_mime_addr_field_get(const char *rec, size_t len, const char *name, VSTRING *value)
+{
+    const unsigned char *p = (const unsigned char *) rec, *end = p + len;
+
+    for (size_t i = 0; i < PH_ARRAY_LEN(addr_field_names); i++) {
+	size_t  n = 0;
+
+	if (p >= end || *p > 1)
+	    return -1;
+	if (*p++ == 1) {
+	    if (end - p < 4)
+		return -1;
+	    n = ((size_t) p[0] << 24) | ((size_t) p[1] << 16) | ((size_t) p[2] << 8) | p[3];
+	    p += 4;
+	    if ((size_t) (end - p) < n)
+		return -1;
+	    if (strcasecmp(name, addr_field_names[i]) == 0) {
+		vstring_setn(value, (const char *) p, n);
+		return 1;
+	    }
+	    p += n;
+	} else if (strcasecmp(name, addr_field_names[i]) == 0) {
+	    vstring_reset(value);
+	    return 0;
+	}
+    }
+    return -1;
+}
+
 /* ---- BODYSTRUCTURE ---- */
 
 /* bs_params - ("name" "value" ...) or NIL */

@@ -56,6 +56,22 @@ void imap_mime_crlf(VSTRING *out, const char *data, size_t len);
 /* imap_mime_envelope - append the ENVELOPE list of a header block */
 void imap_mime_envelope(VSTRING *out, const char *hdr, size_t len);
 
+/* imap_mime_envelope_get - element index (0 Date, 1 Subject, 8
+ * In-Reply-To, 9 Message-ID) of an ENVELOPE made by imap_mime_envelope,
+ * decoded (the exact header value it was made from) into value. 1: a
+ * string, 0: NIL (no such header), -1: not a string element or not an
+ * envelope (a damaged cache entry: the caller reads the message). */
+int imap_mime_envelope_get(const char *env, size_t len, int index, VSTRING *value);
+
+/* imap_mime_addr_fields - append a compact record of the From, To, Cc and
+ * Bcc values of a header block (as imap_mime_header_get returns them) */
+void imap_mime_addr_fields(VSTRING *out, const char *hdr, size_t len);
+
+/* imap_mime_addr_field_get - a field of such a record (name From, To, Cc
+ * or Bcc, any case) into value: 1 found, 0 the header had no such field,
+ * -1 another name or a damaged record */
+int imap_mime_addr_field_get(const char *rec, size_t len, const char *name, VSTRING *value);
+
 /* imap_mime_bodystructure - append BODYSTRUCTURE (extended) or BODY
  * (!extended) of part, whose offsets refer to msg */
 void imap_mime_bodystructure(VSTRING *out, const IMAP_MIME_PART *part, const char *msg,

@@ -254,9 +254,13 @@ bad:
 void    mstore_close(MSTORE **storep)
 {
     MSTORE *store = *storep;
+    const char *err;
 
     if (store == NULL)
 	return;
+    if (mstore_cache_flush(store, &err) < 0)
+	msg_warn("%s: %s", store->index_path, err);
+    myfree(store->pending);
     mstore_index_close(store);
     myfree(store->root);
     myfree(store->index_path);

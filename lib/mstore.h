@@ -120,6 +120,7 @@ typedef struct mstore_append MSTORE_APPEND;
 #define MSTORE_CACHE_BODYSTRUCTURE 2
 #define MSTORE_CACHE_BODY	3	/* BODY (non-extensible) form */
 #define MSTORE_CACHE_HEADER	4	/* raw header bytes */
+#define MSTORE_CACHE_ADDRS	5	/* From/To/Cc/Bcc values (SEARCH) */
 
 /* What a storage is opened with. */
 typedef struct mstore_settings {
@@ -358,9 +359,13 @@ int mstore_msg_read(MSTORE_FOLDER *folder, uint32_t uid, VSTRING *buf,
 
 /* mstore_msg_vsize - RFC822.SIZE (CRLF line ends) of uid: from the index,
  * else from ",W=" in the name, else counted from the file once and stored
- * in the index. Returns 0 and *vsize_r, or -1. */
+ * in the index (queued as mstore_cache_put). Returns 0 and *vsize_r, or -1. */
 int mstore_msg_vsize(MSTORE_FOLDER *folder, uint32_t uid, uint64_t *vsize_r,
 		     const char **error_r);
+
+/* mstore_msg_vsize_set - remember an RFC822.SIZE the caller computed from
+ * the message text (queued as mstore_cache_put); unknown uids are ignored */
+void mstore_msg_vsize_set(MSTORE_FOLDER *folder, uint32_t uid, uint64_t vsize);
 
 /* mstore_crlf - append data to out with every bare LF turned into CRLF.
  * *state carries whether the previous chunk ended in CR (start with 0),
@@ -379,9 +384,19 @@ int mstore_cache_get(MSTORE_FOLDER *folder, uint32_t uid, int kind,
 		     VSTRING *buf, const char **error_r);
 
 /* mstore_cache_put - store a blob (up to MSTORE_BLOB_MAX bytes) for uid;
- * dropped with the message on expunge. Returns 0 or -1. */
+ * dropped with the message on expunge. Returns 0 or -1 (uid not in the
+ * view, blob too big). The write is queued (mstore_cache_get sees it at
+ * once) and reaches the index with the next mstore_cache_flush, by
+ * itself every MSTORE_CACHE_BATCH entries, or when the store closes. */
 int mstore_cache_put(MSTORE_FOLDER *folder, uint32_t uid, int kind,
 		     const void *data, size_t len, const char **error_r);
+
+/* mstore_cache_flush - write every queued cache entry and computed
+ * RFC822.SIZE in one index transaction (one sync, not one per message);
+ * entries of messages expunged meanwhile are dropped. A caller serving
+ * commands calls it once per command. Returns 0, or -1 (*error_r, the
+ * queue is dropped: the cache is recomputed from the files later). */
+int mstore_cache_flush(MSTORE *store, const char **error_r);
 
 /* ---- flags ---- */
 

@@ -203,9 +203,12 @@ MSTORE_FOLDER *mstore_folder_open(MSTORE *store, const char *name, int flags,
 void    mstore_folder_close(MSTORE_FOLDER **folderp)
 {
     MSTORE_FOLDER *folder = *folderp;
+    const char *err;
 
     if (folder == NULL)
 	return;
+    if (mstore_cache_flush(folder->store, &err) < 0)
+	msg_warn("%s: %s", folder->path, err);
     mstore_view_free(&folder->view);
     myfree(folder->name);
     myfree(folder->dir);

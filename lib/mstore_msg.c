@@ -5,6 +5,15 @@
  * another program renamed it (flag change), it is found again by base
  * name. RFC822.SIZE comes from the record, ",W=" or one counting read,
  * after which it is stored. Blobs are opaque to us.
+ *
+ * Cache writes (blobs and computed sizes) are derived data: they are
+ * queued in the store and written MSTORE_CACHE_BATCH at a time, or when
+ * the caller ends a command (mstore_cache_flush), in one transaction, so
+ * filling the cache of a fresh folder costs one sync per batch instead
+ * of one per message. The transaction is synced like every other (not
+ * MDB_NOSYNC: LMDB documents that a system crash can then corrupt the
+ * file unless the filesystem preserves write order). A crash loses at
+ * most the queued entries, which are recomputed from the files.
  */
 #include "sys_defs.h"
 
@@ -146,19 +155,129 @@ int     mstore_msg_read(MSTORE_FOLDER *folder, uint32_t uid, VSTRING *buf, size_
     return 0;
 }
 
+/* mstore_pending_add - queue one cache write, flushing a full batch */
+static int mstore_pending_add(MSTORE_FOLDER *folder, uint32_t uid, int kind, uint64_t vsize,
+			              const void *data, size_t len, const char **error_r)
+{
+    MSTORE *store = folder->store;
+    MSTORE_PENDING *p;
+
+    if (store->npending == store->pending_alloc) {
+	store->pending_alloc = store->pending_alloc ? 2 * store->pending_alloc : 64;
+	store->pending = myrealloc(store->pending, store->pending_alloc * sizeof(*p));
+    }
+    p = &store->pending[store->npending++];
+    p->fid = folder->id;
+    p->uid = uid;
+    p->kind = kind;
+    p->vsize = vsize;
+    p->len = len;
+    p->data = len ? mymemdup(data, len) : NULL;
+    store->pending_bytes += len;
+    if (store->npending >= MSTORE_CACHE_BATCH || store->pending_bytes >= MSTORE_CACHE_BATCH_BYTES)
+	return mstore_cache_flush(store, error_r);
+    return 0;
+}
+
+/* mstore_pending_drop - forget the queue */
+static void mstore_pending_drop(MSTORE *store)
+{
+    for (size_t i = 0; i < store->npending; i++)
+	myfree(store->pending[i].data);
+    store->npending = 0;
+    store->pending_bytes = 0;
+}
+
+/* mstore_cache_key - {fid, uid, kind} */
+static void mstore_cache_key(unsigned char k[9], uint32_t fid, uint32_t uid, int kind)
+{
+    mstore_key_msg(k, fid, uid);
+    k[8] = (unsigned char) kind;
+}
+
+/* mstore_cache_flush - write the queue in one transaction */
+int     mstore_cache_flush(MSTORE *store, const char **error_r)
+{
+    VSTRING *name;
+    MSTORE_REC rec;
+    MDB_txn *txn;
+    MDB_val key, val;
+    unsigned char k[9];
+    int     rc;
+
+    if (store == NULL || store->npending == 0 || store->env == NULL)
+	return 0;
+    /* A cache is derived data: the transaction is the index's normal one
+     * (data pages synced, MDB_NOMETASYNC), only far fewer of them. */
+    if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0) {
+	mstore_pending_drop(store);
+	return mstore_fail_mdb(store, error_r, "write cache", rc);
+    }
+    name = vstring_alloc(128);
+    for (size_t i = 0; i < store->npending; i++) {
+	const MSTORE_PENDING *p = &store->pending[i];
+
+	/* Messages expunged since are skipped: no orphan blobs. */
+	if ((rc = mstore_rec_get(store, txn, p->fid, p->uid, &rec, name)) < 0)
+	    break;
+	if (rc == 0)
+	    continue;
+	if (p->kind == 0) {
+	    if (rec.vsize == p->vsize)
+		continue;
+	    rec.vsize = p->vsize;
+	    if (mstore_rec_put(store, txn, p->fid, p->uid, &rec, STR(name), LEN(name), false) < 0) {
+		rc = -1;
+		break;
+	    }
+	    continue;
+	}
+	mstore_cache_key(k, p->fid, p->uid, p->kind);
+	key.mv_data = k;
+	key.mv_size = 9;
+	val.mv_data = p->data;
+	val.mv_size = p->len;
+	if ((rc = mdb_put(txn, store->db_cache, &key, &val, 0)) != 0) {
+	    mstore_fail_mdb(store, NULL, "write cache", rc);
+	    rc = -1;
+	    break;
+	}
+	rc = 0;
+    }
+    vstring_free(&name);
+    mstore_pending_drop(store);
+    if (rc < 0) {
+	mdb_txn_abort(txn);
+	return mstore_errptr(store, error_r);
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0)
+	return mstore_fail_mdb(store, error_r, "write cache", rc);
+    return 0;
+}
+
+/* mstore_msg_vsize_set - remember a computed RFC822.SIZE */
+void    mstore_msg_vsize_set(MSTORE_FOLDER *folder, uint32_t uid, uint64_t vsize)
+{
+    MSTORE_MSG *m = mstore_view_find(&folder->view, uid);
+    const char *err;
+
+    if (m == NULL || m->vsize == vsize || vsize == 0)
+	return;
+    m->vsize = vsize;
+    if (mstore_pending_add(folder, uid, 0, vsize, NULL, 0, &err) < 0)
+	msg_warn("%s: caching sizes: %s", folder->path, err);
+}
+
 /* mstore_msg_vsize - RFC822.SIZE */
 int     mstore_msg_vsize(MSTORE_FOLDER *folder, uint32_t uid, uint64_t *vsize_r,
 			         const char **error_r)
 {
     MSTORE *store = folder->store;
     MSTORE_MSG *m = mstore_view_find(&folder->view, uid);
-    VSTRING *name;
-    MSTORE_REC rec;
-    MDB_txn *txn;
     char    chunk[65536];
     ssize_t n;
     uint64_t vsize = 0;
-    int     fd, state = 0, rc;
+    int     fd, state = 0;
 
     if (m == NULL)
 	return mstore_fail(store, error_r, "No such message: UID %u", uid);
@@ -173,30 +292,10 @@ int     mstore_msg_vsize(MSTORE_FOLDER *folder, uint32_t uid, uint64_t *vsize_r,
     close(fd);
     if (n < 0)
 	return mstore_fail(store, error_r, "read message UID %u: %m", uid);
-    m->vsize = vsize;
     *vsize_r = vsize;
     /* Remember it (not a MODSEQ change: nothing a client sees changed). */
-    name = vstring_alloc(128);
-    if (mdb_txn_begin(store->env, NULL, 0, &txn) == 0) {
-	if (mstore_rec_get(store, txn, folder->id, uid, &rec, name) > 0) {
-	    rec.vsize = vsize;
-	    if (mstore_rec_put(store, txn, folder->id, uid, &rec, STR(name), LEN(name), false) == 0
-		&& (rc = mdb_txn_commit(txn)) == 0) {
-		vstring_free(&name);
-		return 0;
-	    }
-	}
-	mdb_txn_abort(txn);
-    }
-    vstring_free(&name);
+    mstore_msg_vsize_set(folder, uid, vsize);
     return 0;
-}
-
-/* mstore_cache_key - {fid, uid, kind} */
-static void mstore_cache_key(unsigned char k[9], uint32_t fid, uint32_t uid, int kind)
-{
-    mstore_key_msg(k, fid, uid);
-    k[8] = (unsigned char) kind;
 }
 
 /* mstore_cache_get - a cached blob */
@@ -211,6 +310,15 @@ int     mstore_cache_get(MSTORE_FOLDER *folder, uint32_t uid, int kind, VSTRING 
 
     if (kind < 1 || kind > 255)
 	msg_panic("mstore_cache_get: bad kind %d", kind);
+    /* Queued entries of messages expunged meanwhile are not returned. */
+    for (size_t i = mstore_view_find(&folder->view, uid) ? store->npending : 0; i-- > 0;) {
+	const MSTORE_PENDING *p = &store->pending[i];
+
+	if (p->uid == uid && p->kind == kind && p->fid == folder->id) {
+	    vstring_setn(buf, p->data ? p->data : "", p->len);
+	    return 1;
+	}
+    }
     mstore_cache_key(k, folder->id, uid, kind);
     key.mv_data = k;
     key.mv_size = 9;
@@ -227,40 +335,19 @@ int     mstore_cache_get(MSTORE_FOLDER *folder, uint32_t uid, int kind, VSTRING 
     return 1;
 }
 
-/* mstore_cache_put - store a blob */
+/* mstore_cache_put - queue a blob */
 int     mstore_cache_put(MSTORE_FOLDER *folder, uint32_t uid, int kind, const void *data,
 			         size_t len, const char **error_r)
 {
     MSTORE *store = folder->store;
-    unsigned char k[9];
-    MDB_val key, val;
-    MDB_txn *txn;
-    MSTORE_REC rec;
-    int     rc;
 
     if (kind < 1 || kind > 255)
 	msg_panic("mstore_cache_put: bad kind %d", kind);
     if (len > MSTORE_BLOB_MAX)
 	return mstore_fail(store, error_r, "cache blob too big (%zu bytes)", len);
-    if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0)
-	return mstore_fail_mdb(store, error_r, "write cache", rc);
-    if ((rc = mstore_rec_get(store, txn, folder->id, uid, &rec, NULL)) <= 0) {
-	mdb_txn_abort(txn);
-	return rc < 0 ? mstore_errptr(store, error_r)
-	    : mstore_fail(store, error_r, "No such message: UID %u", uid);
-    }
-    mstore_cache_key(k, folder->id, uid, kind);
-    key.mv_data = k;
-    key.mv_size = 9;
-    val.mv_data = (void *) data;
-    val.mv_size = len;
-    if ((rc = mdb_put(txn, store->db_cache, &key, &val, 0)) != 0) {
-	mdb_txn_abort(txn);
-	return mstore_fail_mdb(store, error_r, "write cache", rc);
-    }
-    if ((rc = mdb_txn_commit(txn)) != 0)
-	return mstore_fail_mdb(store, error_r, "write cache", rc);
-    return 0;
+    if (mstore_view_find(&folder->view, uid) == NULL)
+	return mstore_fail(store, error_r, "No such message: UID %u", uid);
+    return mstore_pending_add(folder, uid, kind, 0, data, len, error_r);
 }
 
 /* mstore_changes_since - CONDSTORE / QRESYNC */

@@ -57,6 +57,20 @@ typedef struct mstore_rec {
     uint64_t vsize;
 } MSTORE_REC;
 
+/* A cache write waiting for mstore_cache_flush (kind 0: a vsize). */
+typedef struct mstore_pending {
+    uint32_t fid;
+    uint32_t uid;
+    int     kind;
+    uint64_t vsize;
+    char   *data;
+    size_t  len;
+} MSTORE_PENDING;
+
+/* Flush the pending cache writes at this many entries or bytes. */
+#define MSTORE_CACHE_BATCH	1000
+#define MSTORE_CACHE_BATCH_BYTES (4 << 20)
+
 struct mstore {
     char   *root;
     char   *index_path;
@@ -67,6 +81,8 @@ struct mstore {
     VSTRING *err;
     VSTRING *scratch;
     int     last_rc;		/* LMDB code of the last index error */
+    MSTORE_PENDING *pending;	/* cache writes not yet in the index */
+    size_t  npending, pending_alloc, pending_bytes;
 };
 
 struct mstore_folder {

@@ -95,6 +95,11 @@ static int pop3d_maildrop_snapshot(POP3D_SESSION *s, const char **error_r)
 	s->total_size += size;
 	s->count++;
     }
+    /* Sizes counted above go to the index in one transaction. */
+    const char *err;
+
+    if (mstore_cache_flush(s->store, &err) < 0)
+	msg_warn("%s: %s", s->user, err);
     return 0;
 }
 

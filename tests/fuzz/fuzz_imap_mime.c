@@ -1,5 +1,6 @@
 /* fuzz_imap_mime - message structure over arbitrary bytes: parse,
- * BODYSTRUCTURE, BODY, ENVELOPE and a section whose spec is the input's
+ * BODYSTRUCTURE, BODY, ENVELOPE, the cached ENVELOPE / address field
+ * readers over the raw input, and a section whose spec is the input's
  * first line: no crash, no leak, output bounded by the input. */
 #include "sys_defs.h"
 
@@ -27,6 +28,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     imap_mime_bodystructure(out, root, msg, false);
     vstring_reset(out);
     imap_mime_envelope(out, msg + root->hdr_off, root->hdr_len);
+    {
+	VSTRING *v = vstring_alloc(32);
+
+	/* the cached-field readers over the input itself (hostile blobs) */
+	for (int i = 0; i <= 9; i++)
+	    (void) imap_mime_envelope_get(msg, size, i, v);
+	(void) imap_mime_addr_field_get(msg, size, "Bcc", v);
+	vstring_reset(out);
+	imap_mime_addr_fields(out, msg + root->hdr_off, root->hdr_len);
+	vstring_free(&v);
+    }
     if (speclen < 200 && imap_section_parse(msg, speclen, &sec, &err) == 0) {
 	vstring_reset(out);
 	imap_section_get(out, root, msg, &sec);

@@ -304,6 +304,69 @@ TEST(test_crlf)
     vstring_free(&out);
 }
 
+/* Header values read back from an ENVELOPE and the address record equal
+ * imap_mime_header_get's; damaged blobs are refused, never overread. */
+TEST(test_cached_fields)
+{
+    static const char hdr[] =
+	"Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
+	"Subject: =?utf-8?q?caf=C3=A9?= \"quoted\" back\\slash\n"
+	"  folded\n"
+	"From: \"A (x)\" <a@b.example> (comment)\n"
+	"Cc:\n"
+	"Message-ID: <\xc3\xa9@x>\n"
+	"\n";
+    VSTRING *env = vstring_alloc(100), *rec = vstring_alloc(100);
+    VSTRING *v = vstring_alloc(10), *w = vstring_alloc(10);
+    size_t  hlen = strlen(hdr);
+
+    imap_mime_envelope(env, hdr, hlen);
+    CHECK_INT(imap_mime_envelope_get(STR(env), LEN(env), 1, v), 1);
+    imap_mime_header_get(hdr, hlen, "Subject", w);
+    CHECK_STR(STR(v), STR(w));
+    CHECK_INT(imap_mime_envelope_get(STR(env), LEN(env), 0, v), 1);
+    CHECK_STR(STR(v), "Mon, 1 Jan 2024 00:00:00 +0000");
+    /* 8-bit: a literal in the envelope */
+    CHECK_INT(imap_mime_envelope_get(STR(env), LEN(env), 9, v), 1);
+    CHECK_STR(STR(v), "<\xc3\xa9@x>");
+    CHECK_INT(imap_mime_envelope_get(STR(env), LEN(env), 8, v), 0);
+    CHECK_INT(imap_mime_envelope_get(STR(env), LEN(env), 2, v), -1);	/* a list */
+    CHECK_INT(imap_mime_envelope_get(STR(env), LEN(env), 10, v), -1);
+    /* every truncation of the envelope: no overread (ASan), no crash */
+    for (size_t n = 0; n < LEN(env); n++) {
+	char   *copy = mymemdup(STR(env), n);
+
+	(void) imap_mime_envelope_get(copy, n, 1, v);
+	(void) imap_mime_envelope_get(copy, n, 9, v);
+	myfree(copy);
+    }
+    CHECK_INT(imap_mime_envelope_get("(NIL", 4, 1, v), -1);
+    CHECK_INT(imap_mime_envelope_get("({99}\r\nab", 9, 1, v), -1);
+    CHECK_INT(imap_mime_envelope_get("(\"a", 3, 0, v), -1);
+
+    imap_mime_addr_fields(rec, hdr, hlen);
+    CHECK_INT(imap_mime_addr_field_get(STR(rec), LEN(rec), "from", v), 1);
+    imap_mime_header_get(hdr, hlen, "From", w);
+    CHECK_STR(STR(v), STR(w));
+    CHECK_INT(imap_mime_addr_field_get(STR(rec), LEN(rec), "CC", v), 1);
+    CHECK_STR(STR(v), "");
+    CHECK_INT(imap_mime_addr_field_get(STR(rec), LEN(rec), "To", v), 0);
+    CHECK_INT(imap_mime_addr_field_get(STR(rec), LEN(rec), "Bcc", v), 0);
+    CHECK_INT(imap_mime_addr_field_get(STR(rec), LEN(rec), "Subject", v), -1);
+    for (size_t n = 0; n < LEN(rec); n++) {
+	char   *copy = mymemdup(STR(rec), n);
+
+	(void) imap_mime_addr_field_get(copy, n, "Bcc", v);
+	myfree(copy);
+    }
+    CHECK_INT(imap_mime_addr_field_get("\2", 1, "From", v), -1);
+    CHECK_INT(imap_mime_addr_field_get("\1\0\0\1", 4, "From", v), -1);
+    vstring_free(&env);
+    vstring_free(&rec);
+    vstring_free(&v);
+    vstring_free(&w);
+}
+
 /* main - run the tests */
 int     main(void)
 {
@@ -313,5 +376,6 @@ int     main(void)
     RUN(test_deep_nesting);
     RUN(test_sections);
     RUN(test_crlf);
+    RUN(test_cached_fields);
     return unit_done();
 }

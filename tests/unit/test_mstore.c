@@ -1120,6 +1120,67 @@ TEST(cache_and_crlf)
     vstring_free(&buf);
 }
 
+/* Cache writes are queued and reach the index in one transaction. */
+TEST(cache_batched)
+{
+    VSTRING *buf = vstring_alloc(64);
+    const char *why;
+    MSTORE *s, *s2;
+    MSTORE_FOLDER *f, *f2;
+    uint64_t vs = 0;
+
+    fresh();
+    s = open_store('.');
+    append_msg(s, "INBOX", "Subject: a\n\nx\n", 0, NULL);
+    append_msg(s, "INBOX", "Subject: b\n\ny\n", 0, NULL);
+    f = mstore_folder_open(s, "INBOX", 0, &why);
+    s2 = open_store('.');
+    f2 = s2 ? mstore_folder_open(s2, "INBOX", 0, &why) : NULL;
+    if (f && f2) {
+	CHECK(mstore_cache_put(f, 1, MSTORE_CACHE_ENVELOPE, "E1", 2, &why) == 0);
+	mstore_msg_vsize_set(f, 2, 99);
+	CHECK(mstore_msg_vsize(f, 2, &vs, &why) == 0 && vs == 99);
+	/* queued: this store sees it, another one not yet */
+	CHECK_INT(mstore_cache_get(f, 1, MSTORE_CACHE_ENVELOPE, buf, &why), 1);
+	CHECK_INT(mstore_cache_get(f2, 1, MSTORE_CACHE_ENVELOPE, buf, &why), 0);
+	CHECK(mstore_cache_flush(s, &why) == 0);
+	CHECK_INT(mstore_cache_get(f2, 1, MSTORE_CACHE_ENVELOPE, buf, &why), 1);
+	CHECK_STR(STR(buf), "E1");
+	CHECK(mstore_cache_flush(s, &why) == 0);	/* empty queue */
+	/* a full batch flushes by itself */
+	for (int i = 0; i < 1000; i++)
+	    CHECK(mstore_cache_put(f, 2, MSTORE_CACHE_BODY, "B", 1, &why) == 0);
+	CHECK_INT(mstore_cache_get(f2, 2, MSTORE_CACHE_BODY, buf, &why), 1);
+	/* queued for a message expunged by the other store: dropped */
+	CHECK(mstore_cache_put(f, 1, MSTORE_CACHE_BODYSTRUCTURE, "S", 1, &why) == 0);
+	MSTORE_UIDS u = {0};
+
+	mstore_uids_add(&u, 1);
+	CHECK(mstore_store_flags(f2, &u, MSTORE_FLAGS_ADD, MSTORE_DELETED, 0, 0, NULL, &why) == 0);
+	CHECK(mstore_expunge(f2, NULL, NULL, &why) == 0);
+	mstore_uids_free(&u);
+	CHECK(mstore_cache_flush(s, &why) == 0);
+	CHECK_INT(mstore_cache_get(f2, 1, MSTORE_CACHE_BODYSTRUCTURE, buf, &why), 0);
+    } else
+	UNIT_FAIL("open");
+    mstore_folder_close(&f);
+    mstore_folder_close(&f2);
+    mstore_close(&s);
+    /* the size was written: a new store reads it from the index */
+    s = open_store('.');
+    f = s ? mstore_folder_open(s, "INBOX", 0, &why) : NULL;
+    if (f) {
+	const MSTORE_VIEW *v = mstore_folder_view(f);
+
+	CHECK(v->count == 1 && v->msgs[0].uid == 2 && v->msgs[0].vsize == 99);
+    } else
+	UNIT_FAIL("reopen");
+    mstore_folder_close(&f);
+    mstore_close(&s);
+    mstore_close(&s2);
+    vstring_free(&buf);
+}
+
 TEST(quota_enforced)
 {
     MSTORE_SETTINGS set = {location, tmpdir, '.', "100"};
@@ -1171,6 +1232,7 @@ int     main(void)
     RUN(rename_inbox_and_folders);
     RUN(recent_claimed_once);
     RUN(cache_and_crlf);
+    RUN(cache_batched);
     RUN(quota_enforced);
     fresh();
     rmdir(tmpdir);

@@ -1,0 +1,78 @@
+/* imapd_userip - mail_max_userip_connections: sessions per user and
+ * client address, counted by the anvil service.
+ *
+ * Contract: imapd_userip_admit is called once a user has authenticated
+ * and before the session is served. It adds this session to anvil's
+ * counter "imap-userip:USER/ADDRESS" over a connection that stays open
+ * for the life of the process (one process serves one session), so the
+ * count drops when the session ends however it ends (anvil releases
+ * what a closed client added). Over the limit the session is refused
+ * and its count released at once; the refusal is logged.
+ *
+ * Limits: mail_max_userip_connections = 0 means no limit. Without an
+ * anvil service (no private/anvil socket) or when anvil fails, logins
+ * are allowed (anvil is a limit, not an authentication step); a failure
+ * other than a missing socket is logged.
+ */
+#include "sys_defs.h"
+
+#include <sys/stat.h>
+
+#include "anvil_clnt.h"
+#include "config.h"
+#include "imapd.h"
+#include "msg.h"
+#include "vstring.h"
+
+#define IMAPD_USERIP_SERVICE "imap-userip"
+
+static ANVIL_CLNT *imapd_userip_clnt;
+
+/* imapd_userip_admit - true when user may have one more session from rip */
+bool    imapd_userip_admit(const char *user, const char *rip)
+{
+    VSTRING *path, *key;
+    struct stat st;
+    const char *err;
+    long    count = 0, rate;
+    bool    ok = true;
+
+    if (var_mail_max_userip_connections <= 0 || imapd_userip_clnt != NULL)
+	return true;
+    path = vstring_alloc(128);
+    vstring_fmt(path, "%s/%s", var_queue_directory, ANVIL_CLASS);
+    if (stat(STR(path), &st) < 0) {
+	vstring_free(&path);
+	return true;
+    }
+    key = vstring_alloc(128);
+    vstring_fmt(key, "%s/%s", user, rip);
+    imapd_userip_clnt = anvil_clnt_create(STR(path));
+    if (anvil_clnt_connect(imapd_userip_clnt, IMAPD_USERIP_SERVICE, STR(key), &count, &rate,
+			   &err) < 0) {
+	msg_warn("%s: mail_max_userip_connections not checked: %s", user, err);
+	anvil_clnt_free(&imapd_userip_clnt);
+    } else if (count > var_mail_max_userip_connections) {
+	msg_info("%s: login refused: Maximum number of connections from user+IP exceeded "
+		 "(mail_max_userip_connections=%d), rip=%s", user,
+		 (int) var_mail_max_userip_connections, rip);
+	(void) anvil_clnt_disconnect(imapd_userip_clnt, IMAPD_USERIP_SERVICE, STR(key), &err);
+	anvil_clnt_free(&imapd_userip_clnt);
+	ok = false;
+    }
+    vstring_free(&path);
+    vstring_free(&key);
+    return ok;
+}
+
+/* imapd_userip_reply - the refusal text for a NO */
+const char *imapd_userip_reply(void)
+{
+    static VSTRING *buf;
+
+    if (buf == NULL)
+	buf = vstring_alloc(128);
+    vstring_fmt(buf, "[UNAVAILABLE] Maximum number of connections from user+IP exceeded "
+		"(mail_max_userip_connections=%d)", (int) var_mail_max_userip_connections);
+    return STR(buf);
+}
