@@ -49,6 +49,7 @@
 #include "auth.h"
 #include "config.h"
 #include "msg.h"
+#include "mymalloc.h"
 #include "privs.h"
 #include "server.h"
 
@@ -62,6 +63,19 @@ static void auth_pre_init(const char *service, char **argv)
     auth_userdb_service = (len >= 7 && strcmp(service + len - 7, "-userdb") == 0)
         || (len >= 7 && strcmp(service + len - 7, "-master") == 0)
         || (argv[0] && strcmp(argv[0], "userdb") == 0);
+    if (auth_userdb_service) {
+        /* REQUEST asks the client-socket process: "auth-userdb" -> "auth" */
+        char   *client = mystrdup(service);
+
+        if (len > 7 && (strcmp(client + len - 7, "-userdb") == 0
+                        || strcmp(client + len - 7, "-master") == 0)) {
+            client[len - 7] = 0;
+            auth_master_conn_init(client);
+        } else {
+            auth_master_conn_init("auth");
+        }
+        myfree(client);
+    }
     msg_set_name("auth");
     auth_mech_init();
     auth_penalty_init();

@@ -28,6 +28,8 @@ void auth_io_send(AUTH_IO *io, const char *line, size_t len);
 void auth_io_close(AUTH_IO *io);
 /* auth_io_peer - "pid=N uid=N" of the peer, for logs */
 const char *auth_io_peer(const AUTH_IO *io);
+/* auth_io_peer_uid - the peer's uid (SO_PEERCRED), -1 when unknown */
+long auth_io_peer_uid(const AUTH_IO *io);
 
 /* ---- auth_db.c: passdb / userdb backends ---- */
 typedef enum auth_db_result {
@@ -181,5 +183,23 @@ void auth_client_conn_send(AUTH_CLIENT_CONN *conn, const char *line, size_t len)
 /* auth_client_conn_done - the request is finished: unlink and free it */
 void auth_client_conn_done(AUTH_CLIENT_CONN *conn, AUTH_REQUEST *req);
 void auth_master_conn_create(int fd);
+/* auth_master_conn_init - the service name of the client socket whose
+ * process holds the login records a REQUEST claims */
+void auth_master_conn_init(const char *client_service);
+/* auth_client_conn_success - remember an OK for a master REQUEST */
+void auth_client_conn_success(AUTH_CLIENT_CONN *conn, const AUTH_REQUEST *req);
+
+/* ---- auth_success.c: OKs a master REQUEST may claim (once) ---- */
+#define AUTH_COOKIE_LEN		32	/* hex digits */
+#define AUTH_SUCCESS_NONE	0
+#define AUTH_SUCCESS_FOUND	1
+#define AUTH_SUCCESS_BAD_COOKIE	2
+/* auth_success_add - remember an OK of request id on a connection that
+ * announced CPID pid (0: none, nothing is kept) and got cookie */
+void auth_success_add(unsigned long pid, unsigned id, const char *cookie, const char *user,
+                      const char *service, const char *rip, const char *lip);
+/* auth_success_take - claim (and forget) the record of pid/id/cookie */
+int auth_success_take(unsigned long pid, unsigned id, const char *cookie,
+                      VSTRING *user, VSTRING *service, VSTRING *rip, VSTRING *lip);
 
 #endif

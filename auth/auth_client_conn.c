@@ -9,6 +9,13 @@
  * insecure connection) answer FAIL for that request; protocol errors
  * (unknown command, missing or duplicate id, bad rip=, CONT for a request
  * that waits for nothing) are logged and close the connection.
+ * Every OK is remembered (auth_success) with the connection's CPID and
+ * COOKIE for a master REQUEST. The COOKIE is 16 random bytes from
+ * getrandom(2); a connection without one (no entropy) gets no records.
+ * XREQUEST pid id cookie (Posthorn-internal, accepted only from a peer
+ * with uid 0 or our own uid: the auth-userdb process of this instance)
+ * claims such a record for auth_master_conn's REQUEST and answers
+ * XUSER user service= rip= lip= or XFAIL reason=.
  * Plaintext mechanisms are refused when disable_plaintext_auth = yes
  * unless the request is "secured" (TLS) or local (rip is loopback, or
  * rip equals lip).
@@ -18,6 +25,7 @@
 #include "sys_defs.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -36,6 +44,8 @@ struct auth_client_conn {
     AUTH_IO *io;
     bool    version_ok;
     unsigned cuid;
+    unsigned long cpid;		/* from CPID; 0: not announced */
+    char    cookie[AUTH_COOKIE_LEN + 1];
     int     nreq;
     AUTH_REQUEST *requests;
     ARGV   *args;
@@ -194,6 +204,76 @@ static bool auth_client_cmd_cancel(AUTH_CLIENT_CONN *conn)
     return true;
 }
 
+/* auth_client_conn_success - remember an OK for a master REQUEST */
+void auth_client_conn_success(AUTH_CLIENT_CONN *conn, const AUTH_REQUEST *req)
+{
+    if (conn->cookie[0] != 0)
+        auth_success_add(conn->cpid, req->id, conn->cookie, req->user, req->service,
+                         req->rip, req->lip);
+}
+
+/* auth_client_cmd_cpid - CPID pid (a bad value is ignored, as Dovecot's
+ * clients only use it for REQUEST matching) */
+static bool auth_client_cmd_cpid(AUTH_CLIENT_CONN *conn)
+{
+    unsigned id;
+
+    if (conn->args->argc >= 2 && auth_proto_parse_id(conn->args->argv[1], &id) == 0)
+        conn->cpid = id;
+    return true;
+}
+
+/* auth_client_cmd_xrequest - XREQUEST pid id cookie from our own
+ * auth-userdb process: claim a remembered OK */
+static bool auth_client_cmd_xrequest(AUTH_CLIENT_CONN *conn)
+{
+    long uid = auth_io_peer_uid(conn->io);
+    VSTRING *user, *service, *rip, *lip, *line;
+    unsigned pid, id;
+    int r;
+
+    if (uid != 0 && uid != (long) geteuid())
+        return auth_client_protocol_error(conn, "XREQUEST from an unprivileged client");
+    if (conn->args->argc < 4 || auth_proto_parse_id(conn->args->argv[1], &pid) < 0
+        || auth_proto_parse_id(conn->args->argv[2], &id) < 0)
+        return auth_client_protocol_error(conn, "XREQUEST needs pid, id and cookie");
+    user = vstring_alloc(64);
+    service = vstring_alloc(16);
+    rip = vstring_alloc(64);
+    lip = vstring_alloc(64);
+    line = vstring_alloc(128);
+    r = auth_success_take(pid, id, conn->args->argv[3], user, service, rip, lip);
+    if (r == AUTH_SUCCESS_FOUND) {
+        vstring_set(line, "XUSER\t");
+        auth_proto_escape(line, STR(user));
+        vstring_cat(line, "\tservice=");
+        auth_proto_escape(line, STR(service));
+        if (LEN(rip)) {
+            vstring_cat(line, "\trip=");
+            auth_proto_escape(line, STR(rip));
+        }
+        if (LEN(lip)) {
+            vstring_cat(line, "\tlip=");
+            auth_proto_escape(line, STR(lip));
+        }
+    } else if (r == AUTH_SUCCESS_BAD_COOKIE) {
+        msg_warn("auth master REQUEST for client pid %u request %u: cookie mismatch", pid, id);
+        vstring_set(line, "XFAIL\treason=cookie mismatch");
+    } else {
+        if (msg_verbose)
+            msg_info("auth master REQUEST for client pid %u request %u: no such login "
+                     "(unknown, expired or already used)", pid, id);
+        vstring_set(line, "XFAIL\treason=no such login (unknown, expired or already used)");
+    }
+    auth_client_conn_send(conn, STR(line), LEN(line));
+    vstring_free(&user);
+    vstring_free(&service);
+    vstring_free(&rip);
+    vstring_free(&lip);
+    vstring_free(&line);
+    return true;
+}
+
 /* auth_client_conn_line - one line from the client */
 static bool auth_client_conn_line(AUTH_IO *io, const char *line, size_t len, void *ctx)
 {
@@ -221,7 +301,9 @@ static bool auth_client_conn_line(AUTH_IO *io, const char *line, size_t len, voi
     else if (strcmp(cmd, "CANCEL") == 0)
         ok = auth_client_cmd_cancel(conn);
     else if (strcmp(cmd, "CPID") == 0)
-        ok = true;
+        ok = auth_client_cmd_cpid(conn);
+    else if (strcmp(cmd, "XREQUEST") == 0)
+        ok = auth_client_cmd_xrequest(conn);
     else
         ok = auth_client_protocol_error(conn, "unknown command");
     /* wipe argument copies: they held base64 credentials */
@@ -258,8 +340,15 @@ void auth_client_conn_create(int fd)
     conn->data = vstring_alloc(256);
     conn->cuid = ++auth_client_cuid_counter;
     conn->io = auth_io_create(fd, auth_client_conn_line, auth_client_conn_close, conn);
-    if (getrandom(cookie, sizeof(cookie), 0) != (ssize_t) sizeof(cookie))
+    if (getrandom(cookie, sizeof(cookie), 0) == (ssize_t) sizeof(cookie)) {
+        for (size_t i = 0; i < sizeof(cookie); i++)
+            snprintf(conn->cookie + 2 * i, 3, "%02x", cookie[i]);
+    } else {
+        msg_warn("getrandom: %m: auth client %s gets no usable cookie",
+                 auth_io_peer(conn->io));
         memset(cookie, 0, sizeof(cookie));
+    }
+    explicit_bzero(cookie, sizeof(cookie));
     vstring_fmt(hs, "VERSION\t%d\t%d", AUTH_PROTO_MAJOR, AUTH_PROTO_MINOR);
     auth_io_send(conn->io, STR(hs), LEN(hs));
     for (const AUTH_MECH *const *mp = auth_mech_list(); *mp; mp++) {
@@ -271,8 +360,10 @@ void auth_client_conn_create(int fd)
     vstring_fmt(hs, "CUID\t%u", conn->cuid);
     auth_io_send(conn->io, STR(hs), LEN(hs));
     vstring_set(hs, "COOKIE\t");
-    for (size_t i = 0; i < sizeof(cookie); i++)
-        vstring_fmt_append(hs, "%02x", cookie[i]);
+    if (conn->cookie[0])
+        vstring_cat(hs, conn->cookie);
+    else
+        vstring_cat(hs, "00000000000000000000000000000000");
     auth_io_send(conn->io, STR(hs), LEN(hs));
     auth_io_send(conn->io, "DONE", 4);
     vstring_free(&hs);

@@ -36,6 +36,7 @@ struct auth_io {
     int     busy;		/* inside a callback */
     bool    closing;
     char    peer[64];
+    long    peer_uid;		/* -1: unknown */
 };
 
 static void auth_io_read_event(int event, int fd, void *ctx);
@@ -58,6 +59,12 @@ const char *auth_io_peer(const AUTH_IO *io)
     return io->peer;
 }
 
+/* auth_io_peer_uid - peer uid or -1 */
+long    auth_io_peer_uid(const AUTH_IO *io)
+{
+    return io->peer_uid;
+}
+
 /* auth_io_create - start reading a connection */
 AUTH_IO *auth_io_create(int fd, auth_io_line_fn line_fn, auth_io_close_fn close_fn, void *ctx)
 {
@@ -71,7 +78,9 @@ AUTH_IO *auth_io_create(int fd, auth_io_line_fn line_fn, auth_io_close_fn close_
     io->line_fn = line_fn;
     io->close_fn = close_fn;
     io->ctx = ctx;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+    io->peer_uid = -1;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0
+        && (io->peer_uid = (long) cred.uid) >= 0)
         snprintf(io->peer, sizeof(io->peer), "pid=%ld uid=%ld", (long) cred.pid, (long) cred.uid);
     else
         ph_strlcpy(io->peer, "peer=unknown", sizeof(io->peer));

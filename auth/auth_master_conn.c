@@ -6,7 +6,16 @@
  * must send VERSION (major 1) first; then any number of
  *   USER id name [service=S] ...
  * answered by USER id name uid=N gid=N home=H [extra...], NOTFOUND id, or
- * FAIL id reason=R. PASS and LIST lookups are not offered: they get
+ * FAIL id reason=R; and
+ *   REQUEST id client-pid client-id cookie
+ * (Dovecot's master request, what the root side of the imapd/pop3d login
+ * split sends): answered like USER for the user that request client-id
+ * of the auth client connection with CPID client-pid and COOKIE cookie
+ * authenticated, at most once and within a minute; else FAIL id
+ * reason=R (a wrong cookie is logged as a warning). The records live in
+ * the client-socket process (auth_success), so this process asks it over
+ * its own socket (private/<client service>, XREQUEST), synchronously
+ * with a 10 s timeout. PASS and LIST lookups are not offered: they get
  * FAIL. CPID is accepted and ignored. Anything else is a protocol error
  * that closes the connection. The name is normalised as for logins
  * (auth_default_realm, auth_username_format).
@@ -17,9 +26,15 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "auth_client.h"
 #include "auth_proto.h"
+#include "config.h"
 #include "msg.h"
 #include "mymalloc.h"
+
+#define AUTH_MASTER_XREQUEST_TIMEOUT 10
+
+static char *auth_master_client_service;	/* "auth" */
 
 typedef struct auth_master_conn {
     AUTH_IO *io;
@@ -41,12 +56,18 @@ static void auth_master_reply(AUTH_MASTER_CONN *conn, VSTRING *buf)
     auth_io_send(conn->io, STR(buf), LEN(buf));
 }
 
-/* auth_master_cmd_user - USER id name ... */
-static bool auth_master_cmd_user(AUTH_MASTER_CONN *conn, unsigned id)
+/* auth_master_conn_init - name the client-socket service (the process
+ * that holds the login records REQUEST claims) */
+void auth_master_conn_init(const char *client_service)
 {
-    const char *service = auth_proto_find(conn->args, 3, "service");
-    const char *rip = auth_proto_find(conn->args, 3, "rip");
-    const char *lip = auth_proto_find(conn->args, 3, "lip");
+    myfree(auth_master_client_service);
+    auth_master_client_service = mystrdup(client_service);
+}
+
+/* auth_master_lookup - userdb lookup of name; reply USER/NOTFOUND/FAIL */
+static void auth_master_lookup(AUTH_MASTER_CONN *conn, unsigned id, const char *name,
+                               const char *service, const char *rip, const char *lip)
+{
     VSTRING *user = vstring_alloc(100);
     VSTRING *line = vstring_alloc(200);
     AUTH_USERDB_REPLY reply = {.home = vstring_alloc(100), .extra = argv_alloc(2)};
@@ -57,7 +78,7 @@ static bool auth_master_cmd_user(AUTH_MASTER_CONN *conn, unsigned id)
         rip = NULL;
     if (lip && !auth_proto_valid_ip(lip))
         lip = NULL;
-    if (auth_request_normalize(user, conn->args->argv[2], service, rip, lip, &err) < 0) {
+    if (auth_request_normalize(user, name, service, rip, lip, &err) < 0) {
         vstring_fmt(line, "FAIL\t%u\treason=", id);
         auth_proto_escape(line, err);
         auth_master_reply(conn, line);
@@ -96,6 +117,77 @@ done:
     vstring_free(&line);
     vstring_free(&reply.home);
     argv_free(&reply.extra);
+}
+
+/* auth_master_cmd_user - USER id name ... */
+static bool auth_master_cmd_user(AUTH_MASTER_CONN *conn, unsigned id)
+{
+    auth_master_lookup(conn, id, conn->args->argv[2],
+                       auth_proto_find(conn->args, 3, "service"),
+                       auth_proto_find(conn->args, 3, "rip"),
+                       auth_proto_find(conn->args, 3, "lip"));
+    return true;
+}
+
+/* auth_master_fail - FAIL id reason=... */
+static void auth_master_fail(AUTH_MASTER_CONN *conn, unsigned id, const char *reason)
+{
+    VSTRING *line = vstring_alloc(100);
+
+    vstring_fmt(line, "FAIL\t%u\treason=", id);
+    auth_proto_escape(line, reason);
+    auth_master_reply(conn, line);
+    vstring_free(&line);
+}
+
+/* auth_master_cmd_request - REQUEST id client-pid client-id cookie */
+static bool auth_master_cmd_request(AUTH_MASTER_CONN *conn, unsigned id)
+{
+    unsigned pid, auth_id;
+    const char *cookie, *err;
+    VSTRING *path, *user;
+    ARGV *fields;
+    AUTH_CLIENT *ac;
+    int r;
+
+    if (conn->args->argc < 5 || auth_proto_parse_id(conn->args->argv[2], &pid) < 0
+        || auth_proto_parse_id(conn->args->argv[3], &auth_id) < 0)
+        return auth_master_error(conn, "REQUEST needs id, client pid, client id and cookie");
+    cookie = conn->args->argv[4];
+    if (!auth_client_cookie_ok(cookie)) {
+        msg_warn("auth master client %s: REQUEST %u for client pid %u request %u: "
+                 "malformed cookie", auth_io_peer(conn->io), id, pid, auth_id);
+        auth_master_fail(conn, id, "invalid cookie");
+        return true;
+    }
+    path = vstring_alloc(128);
+    vstring_fmt(path, "%s/private/%s", var_queue_directory,
+                auth_master_client_service ? auth_master_client_service : "auth");
+    if ((ac = auth_client_connect(STR(path), AUTH_MASTER_XREQUEST_TIMEOUT, &err)) == NULL) {
+        msg_warn("auth master REQUEST %u: %s", id, err);
+        auth_master_fail(conn, id, "auth service unavailable");
+        vstring_free(&path);
+        return true;
+    }
+    user = vstring_alloc(64);
+    fields = argv_alloc(4);
+    r = auth_client_xrequest(ac, pid, auth_id, cookie, user, fields, &err);
+    auth_client_free(&ac);
+    if (r < 0) {
+        msg_warn("auth master REQUEST %u: %s", id, err);
+        auth_master_fail(conn, id, "auth service unavailable");
+    } else if (r == 0) {
+        msg_warn("auth master client %s: REQUEST %u for client pid %u request %u refused: %s",
+                 auth_io_peer(conn->io), id, pid, auth_id, STR(user));
+        auth_master_fail(conn, id, STR(user));
+    } else {
+        auth_master_lookup(conn, id, STR(user), auth_proto_find(fields, 0, "service"),
+                           auth_proto_find(fields, 0, "rip"),
+                           auth_proto_find(fields, 0, "lip"));
+    }
+    argv_free(&fields);
+    vstring_free(&user);
+    vstring_free(&path);
     return true;
 }
 
@@ -121,10 +213,13 @@ static bool auth_master_conn_line(AUTH_IO *io, const char *line, size_t len, voi
     }
     if (strcmp(cmd, "CPID") == 0)
         return true;
-    if (strcmp(cmd, "USER") != 0 && strcmp(cmd, "PASS") != 0 && strcmp(cmd, "LIST") != 0)
+    if (strcmp(cmd, "USER") != 0 && strcmp(cmd, "PASS") != 0 && strcmp(cmd, "LIST") != 0
+        && strcmp(cmd, "REQUEST") != 0)
         return auth_master_error(conn, "unknown command");
     if (conn->args->argc < 2 || auth_proto_parse_id(conn->args->argv[1], &id) < 0)
         return auth_master_error(conn, "missing or bad request id");
+    if (strcmp(cmd, "REQUEST") == 0)
+        return auth_master_cmd_request(conn, id);
     if (strcmp(cmd, "USER") != 0) {
         buf = vstring_alloc(64);
         vstring_fmt(buf, "FAIL\t%u\treason=%s lookups are not supported", id, cmd);

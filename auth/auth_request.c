@@ -137,6 +137,7 @@ static void auth_request_success(AUTH_REQUEST *req)
     auth_proto_escape(line, req->user);
     auth_client_conn_send(req->conn, STR(line), LEN(line));
     vstring_free(&line);
+    auth_client_conn_success(req->conn, req);
     req->state = AUTH_REQ_DONE;
     auth_client_conn_done(req->conn, req);
 }

@@ -3,7 +3,9 @@
  * Contract: blocking I/O on a STREAM with a per-operation timeout; one
  * request in flight per connection (ids count up from 1). Replies for
  * other ids are a protocol error. Credentials we encode are wiped from
- * our buffers after sending.
+ * our buffers after sending. The server's COOKIE (kept only when it is
+ * 32 hex digits) and the id of each OK are remembered per connection and,
+ * for the pre-login hand-over, process-wide (auth_client_last_login).
  */
 #include "sys_defs.h"
 
@@ -23,12 +25,18 @@
 
 #define AUTH_CLIENT_MAX_MECHS 64
 
+/* the last OK in this process (pre-login children hand it over) */
+static char auth_client_last_cookie[AUTH_CLIENT_COOKIE_LEN + 1];
+static unsigned auth_client_last_id;
+
 struct auth_client {
     STREAM *sp;
     ARGV   *mechs;
     ARGV   *plaintext;		/* mechs flagged "plaintext" */
     unsigned next_id;
     unsigned cur_id;		/* 0: no request in flight */
+    unsigned ok_id;		/* the last request answered OK (0: none) */
+    char    cookie[AUTH_CLIENT_COOKIE_LEN + 1];	/* server's COOKIE, "" if none */
     VSTRING *line;
     ARGV   *args;
     VSTRING *err;
@@ -92,6 +100,34 @@ static int auth_client_send(STREAM *sp, VSTRING *line, VSTRING *err)
         return -1;
     }
     return 0;
+}
+
+/* auth_client_cookie_ok - 32 hex digits */
+bool auth_client_cookie_ok(const char *cookie)
+{
+    size_t n = strspn(cookie, "0123456789abcdefABCDEF");
+
+    return n == AUTH_CLIENT_COOKIE_LEN && cookie[n] == 0;
+}
+
+/* auth_client_cookie - the server's COOKIE ("" when none or malformed) */
+const char *auth_client_cookie(const AUTH_CLIENT *ac)
+{
+    return ac->cookie;
+}
+
+/* auth_client_ok_id - id of the last request answered OK (0: none) */
+unsigned auth_client_ok_id(const AUTH_CLIENT *ac)
+{
+    return ac->ok_id;
+}
+
+/* auth_client_last_login - the last OK of this process: cookie and id */
+bool auth_client_last_login(const char **cookie_r, unsigned *id_r)
+{
+    *cookie_r = auth_client_last_cookie;
+    *id_r = auth_client_last_id;
+    return auth_client_last_id != 0 && auth_client_last_cookie[0] != 0;
 }
 
 /* auth_client_free - close */
@@ -162,10 +198,13 @@ AUTH_CLIENT *auth_client_connect(const char *path, int timeout, const char **err
             for (int i = 2; i < ac->args->argc; i++)
                 if (strcmp(ac->args->argv[i], "plaintext") == 0)
                     argv_add(ac->plaintext, ac->args->argv[1], (char *) 0);
+        } else if (strcmp(cmd, "COOKIE") == 0 && ac->args->argc >= 2) {
+            if (auth_client_cookie_ok(ac->args->argv[1]))
+                ph_strlcpy(ac->cookie, ac->args->argv[1], sizeof(ac->cookie));
         } else if (strcmp(cmd, "DONE") == 0) {
             break;
         }
-        /* SPID, CUID, COOKIE and anything newer: not needed here */
+        /* SPID, CUID and anything newer: not needed here */
     }
     return ac;
 fail:
@@ -297,6 +336,9 @@ int auth_client_reply(AUTH_CLIENT *ac, VSTRING *data, bool *temp_r, const char *
         return AUTH_CLIENT_CONT;
     }
     if (strcmp(cmd, "OK") == 0) {
+        ac->ok_id = ac->cur_id;
+        auth_client_last_id = ac->cur_id;
+        ph_strlcpy(auth_client_last_cookie, ac->cookie, sizeof(auth_client_last_cookie));
         ac->cur_id = 0;
         if ((val = auth_proto_find(ac->args, 2, "user")) == NULL || *val == 0) {
             vstring_set(ac->err, "auth server protocol error: OK without user=");
@@ -386,9 +428,10 @@ static bool auth_client_number(const char *text, long *val_r)
     return true;
 }
 
-/* auth_client_userdb - one USER lookup */
-int auth_client_userdb(const char *path, const char *user, const char *service, int timeout,
-                       AUTH_CLIENT_USER *reply, const char **error_r)
+/* auth_client_master - one USER or REQUEST on a userdb (master) socket:
+ * request is the line after VERSION, with request id 1 */
+static int auth_client_master(const char *path, VSTRING *request, int timeout,
+                              AUTH_CLIENT_USER *reply, const char **error_r)
 {
     static VSTRING *err;
     VSTRING *line = vstring_alloc(256);
@@ -403,18 +446,11 @@ int auth_client_userdb(const char *path, const char *user, const char *service, 
     vstring_reset(reply->home);
     argv_truncate(reply->extra, 0);
     reply->uid = reply->gid = -1;
-    if (strpbrk(user, "\t\n\r") != NULL || *user == 0) {
-        vstring_set(err, "bad user name for a userdb lookup");
-        goto done;
-    }
     if ((fd = auth_client_unix_connect(path, err)) < 0)
         goto done;
     sp = stream_fdopen(fd, true);
     stream_set_timeout(sp, timeout);
-    vstring_fmt(line, "VERSION\t%d\t%d\nUSER\t1\t", AUTH_PROTO_MAJOR, AUTH_PROTO_MINOR);
-    auth_proto_escape(line, user);
-    vstring_cat(line, "\tservice=");
-    auth_proto_escape(line, service ? service : "lmtp");
+    vstring_fmt(line, "VERSION\t%d\t%d\n%s", AUTH_PROTO_MAJOR, AUTH_PROTO_MINOR, STR(request));
     if (auth_client_send(sp, line, err) < 0)
         goto done;
     for (;;) {
@@ -483,4 +519,81 @@ done:
     if (ret < 0)
         *error_r = STR(err);
     return ret;
+}
+
+/* auth_client_userdb - one USER lookup */
+int auth_client_userdb(const char *path, const char *user, const char *service, int timeout,
+                       AUTH_CLIENT_USER *reply, const char **error_r)
+{
+    VSTRING *request;
+    int ret;
+
+    if (strpbrk(user, "\t\n\r") != NULL || *user == 0) {
+        *error_r = "bad user name for a userdb lookup";
+        return -1;
+    }
+    request = vstring_alloc(128);
+    vstring_set(request, "USER\t1\t");
+    auth_proto_escape(request, user);
+    vstring_cat(request, "\tservice=");
+    auth_proto_escape(request, service ? service : "lmtp");
+    ret = auth_client_master(path, request, timeout, reply, error_r);
+    vstring_free(&request);
+    return ret;
+}
+
+/* auth_client_request - master REQUEST for a client's login */
+int auth_client_request(const char *path, long client_pid, unsigned auth_id,
+                        const char *cookie, int timeout, AUTH_CLIENT_USER *reply,
+                        const char **error_r)
+{
+    VSTRING *request;
+    int ret;
+
+    if (client_pid <= 0 || auth_id == 0 || !auth_client_cookie_ok(cookie)) {
+        *error_r = "bad client pid, request id or cookie for a master REQUEST";
+        return -1;
+    }
+    request = vstring_alloc(128);
+    vstring_fmt(request, "REQUEST\t1\t%ld\t%u\t%s", client_pid, auth_id, cookie);
+    ret = auth_client_master(path, request, timeout, reply, error_r);
+    vstring_free(&request);
+    return ret;
+}
+
+/* auth_client_xrequest - Posthorn-internal: claim a login record of the
+ * auth process (used by its own auth-userdb process) */
+int auth_client_xrequest(AUTH_CLIENT *ac, unsigned long client_pid, unsigned auth_id,
+                         const char *cookie, VSTRING *user, ARGV *fields,
+                         const char **error_r)
+{
+    const char *cmd, *reason;
+
+    vstring_reset(user);
+    argv_truncate(fields, 0);
+    if (ac->sp == NULL || ac->cur_id != 0 || !auth_client_cookie_ok(cookie)) {
+        *error_r = "auth client: connection busy or bad cookie";
+        return -1;
+    }
+    vstring_fmt(ac->line, "XREQUEST\t%lu\t%u\t%s", client_pid, auth_id, cookie);
+    if (auth_client_send(ac->sp, ac->line, ac->err) < 0
+        || auth_client_read(ac->sp, ac->line, ac->args, ac->err) < 0)
+        goto fail;
+    cmd = ac->args->argv[0];
+    if (strcmp(cmd, "XUSER") == 0 && ac->args->argc >= 2 && *ac->args->argv[1]) {
+        vstring_set(user, ac->args->argv[1]);
+        for (int i = 2; i < ac->args->argc; i++)
+            argv_add(fields, ac->args->argv[i], (char *) 0);
+        return 1;
+    }
+    if (strcmp(cmd, "XFAIL") == 0) {
+        reason = auth_proto_find(ac->args, 1, "reason");
+        vstring_set(user, reason ? reason : "");
+        return 0;
+    }
+    vstring_fmt(ac->err, "auth server protocol error: unexpected \"%.40s\"", cmd);
+fail:
+    stream_close(&ac->sp);
+    *error_r = STR(ac->err);
+    return -1;
 }

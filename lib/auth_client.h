@@ -30,6 +30,8 @@ typedef struct auth_client AUTH_CLIENT;
 #define AUTH_CLIENT_OK   1
 #define AUTH_CLIENT_CONT 2
 
+#define AUTH_CLIENT_COOKIE_LEN 32	/* hex digits of the server's COOKIE */
+
 typedef struct auth_client_params {
     const char *service;	/* "smtp", "imap", "pop3" */
     const char *rip;		/* client address, or NULL */
@@ -62,6 +64,17 @@ int auth_client_cancel(AUTH_CLIENT *ac, const char **error_r);
  * from our buffers); AUTH_CLIENT_OK / AUTH_CLIENT_FAIL / -1 as above */
 int auth_client_plain(AUTH_CLIENT *ac, const AUTH_CLIENT_PARAMS *params, const char *user,
                       const char *password, VSTRING *data, bool *temp_r, const char **error_r);
+/* auth_client_cookie - the server's COOKIE for this connection ("" when
+ * it sent none or not 32 hex digits) */
+const char *auth_client_cookie(const AUTH_CLIENT *ac);
+/* auth_client_ok_id - id of this connection's last OK (0: none) */
+unsigned auth_client_ok_id(const AUTH_CLIENT *ac);
+/* auth_client_last_login - cookie and request id of the last OK in this
+ * process, whatever connection (false when none or the server sent no
+ * usable cookie); what a pre-login process hands over */
+bool auth_client_last_login(const char **cookie_r, unsigned *id_r);
+/* auth_client_cookie_ok - 32 hex digits */
+bool auth_client_cookie_ok(const char *cookie);
 /* auth_client_free - close; NULLs the pointer */
 void auth_client_free(AUTH_CLIENT **acp);
 
@@ -82,5 +95,22 @@ void auth_client_user_free(AUTH_CLIENT_USER **up);
  * protocol error) */
 int auth_client_userdb(const char *path, const char *user, const char *service, int timeout,
                        AUTH_CLIENT_USER *reply, const char **error_r);
+
+/* auth_client_request - master REQUEST on a userdb (master) socket: the
+ * auth server answers with the user's userdb data only when the client
+ * connection that announced CPID client_pid and got COOKIE cookie had
+ * request auth_id answered OK (once, within a minute). 1 (reply filled,
+ * reply->user is the authenticated name), 0 NOTFOUND, -1 with *error_r
+ * (FAIL, I/O, protocol error) */
+int auth_client_request(const char *path, long client_pid, unsigned auth_id,
+                        const char *cookie, int timeout, AUTH_CLIENT_USER *reply,
+                        const char **error_r);
+
+/* auth_client_xrequest - Posthorn-internal (auth-userdb -> auth): claim
+ * the record of a login: 1 (user set, fields "service=..." etc.), 0 (no
+ * such login: user holds the reason), -1 with *error_r */
+int auth_client_xrequest(AUTH_CLIENT *ac, unsigned long client_pid, unsigned auth_id,
+                         const char *cookie, VSTRING *user, ARGV *fields,
+                         const char **error_r);
 
 #endif

@@ -6,7 +6,10 @@
  * protocol's pre-auth state (TLS, capabilities, logins against the auth
  * service). When the auth service says OK it reports to the parent over a
  * socketpair, one line
- *     tag TAB user TAB mechanism TAB tls(0|1) TAB leftover-length LF
+ *     tag TAB user TAB mechanism TAB tls(0|1) TAB cookie TAB auth-id TAB
+ *     leftover-length LF
+ * (cookie: the auth server's COOKIE for the child's auth connection;
+ * auth-id: the id of the request it answered OK)
  * followed by the client bytes it had read past the login command. Then:
  *   - no TLS: the child exits; the parent still holds the client socket
  *     (inherited across fork, never read by it) and serves it directly;
@@ -17,11 +20,14 @@
  * for good (login_split_user); uid/gid 0 are refused. After the session
  * the parent exits: it is no longer root and cannot split again.
  *
- * Trust: the parent believes the child's report of who logged in (the
- * child is the process that talked to the auth service). A compromised
- * pre-login process could claim another user; it cannot obtain root.
- * Dovecot closes this gap with an auth cookie checked by the master
- * side; our auth protocol client does not have that request yet.
+ * Trust: the parent believes nothing in the report but the bytes to
+ * replay. It sends the auth service's userdb socket a master REQUEST
+ * with the child's pid (as fork returned it, not as the child says),
+ * the cookie and the request id; the auth service answers with the
+ * user's userdb data only when that connection of that process really
+ * authenticated that request (once, within a minute). A claimed user
+ * other than the confirmed one is refused and logged. So a compromised
+ * pre-login process can log in only as users whose passwords it has.
  *
  * Limits: the report line is at most 1024 bytes, leftover at most 1 MiB;
  * the parent waits at most login_timeout + 60 s for the report.
@@ -55,6 +61,7 @@ static int login_split_fd = -1;		/* child: report socket */
 static pid_t login_split_pid;		/* parent: the child */
 static STREAM *login_split_client;	/* parent: the client stream */
 static bool login_split_dropped;	/* parent: gave up root */
+static LOGIN_HANDOVER *login_split_cur;	/* parent: the report being served */
 
 /* login_split - fork the pre-login child; in the parent, wait for its
  * report and return the stream to serve (NULL: no login happened) */
@@ -67,7 +74,9 @@ STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
     ARGV   *f;
     LOGIN_HANDOVER *h;
     char   *end = NULL;
-    unsigned long left;
+    unsigned long left, auth_id = 0;
+    char   *id_end = NULL;
+    pid_t   child;
 
     *h_r = NULL;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -105,9 +114,12 @@ STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
     }
     vstring_chomp(line);
     f = argv_split(STR(line), "\t");
-    left = f->argc == 5 ? strtoul(f->argv[4], &end, 10) : 0;
-    if (f->argc != 5 || *end || left > LOGIN_SPLIT_MAX_LEFT
-	|| (strcmp(f->argv[3], "0") != 0 && strcmp(f->argv[3], "1") != 0)) {
+    left = f->argc == 7 ? strtoul(f->argv[6], &end, 10) : 0;
+    auth_id = f->argc == 7 ? strtoul(f->argv[5], &id_end, 10) : 0;
+    if (f->argc != 7 || *end || left > LOGIN_SPLIT_MAX_LEFT
+	|| (strcmp(f->argv[3], "0") != 0 && strcmp(f->argv[3], "1") != 0)
+	|| !auth_client_cookie_ok(f->argv[4]) || *id_end || auth_id == 0
+	|| auth_id > 4294967295UL) {
 	msg_warn("pre-login process sent a bad report");
 	argv_free(&f);
 	vstring_free(&line);
@@ -117,7 +129,11 @@ STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
 	login_split_pid = 0;
 	return NULL;
     }
+    child = login_split_pid;
     h = mymalloc(sizeof(*h));
+    h->pid = (long) child;
+    h->cookie = mystrdup(f->argv[4]);
+    h->auth_id = (unsigned) auth_id;
     h->tag = mystrdup(f->argv[0]);
     h->user = mystrdup(f->argv[1]);
     h->mech = mystrdup(f->argv[2]);
@@ -129,7 +145,7 @@ STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
 	h->left_len = 0;
     argv_free(&f);
     vstring_free(&line);
-    *h_r = h;
+    *h_r = login_split_cur = h;
     if (h->tls)
 	return ctl;				/* plaintext side of the proxy */
     stream_close(&ctl);
@@ -185,10 +201,12 @@ void    login_split_done(STREAM **postp, LOGIN_HANDOVER **hp)
 	myfree(h->tag);
 	myfree(h->user);
 	myfree(h->mech);
+	myfree(h->cookie);
 	myfree(h->left);
 	myfree(h);
     }
     *hp = NULL;
+    login_split_cur = NULL;
     if (login_split_dropped) {
 	STREAM *client = login_split_client;
 
@@ -234,10 +252,16 @@ void    login_split_handover(STREAM *client, TLS_SESSION **tls, const char *tag,
 {
     VSTRING *rest = vstring_alloc(256), *hdr = vstring_alloc(128);
     char    buf[4096];
+    const char *cookie;
+    unsigned auth_id;
 
     if (strpbrk(user, "\t\r\n") != NULL || strlen(user) > 512 || *user == 0
 	|| strpbrk(tag, "\t\r\n") != NULL || *tag == 0 || strpbrk(mech, "\t\r\n") != NULL) {
 	msg_warn("user name unusable for the post-login hand-over");
+	_exit(1);
+    }
+    if (!auth_client_last_login(&cookie, &auth_id)) {
+	msg_warn("%s: the auth service gave no usable cookie: cannot hand the login over", user);
 	_exit(1);
     }
     vstring_catn(rest, left, left_len);
@@ -250,7 +274,8 @@ void    login_split_handover(STREAM *client, TLS_SESSION **tls, const char *tag,
     }
     if (LEN(rest) > LOGIN_SPLIT_MAX_LEFT)
 	vstring_truncate(rest, LOGIN_SPLIT_MAX_LEFT);
-    vstring_fmt(hdr, "%s\t%s\t%s\t%d\t%zu\n", tag, user, mech, tls && *tls ? 1 : 0, LEN(rest));
+    vstring_fmt(hdr, "%s\t%s\t%s\t%d\t%s\t%u\t%zu\n", tag, user, mech, tls && *tls ? 1 : 0,
+		cookie, auth_id, LEN(rest));
     if (iostuff_write_all(login_split_fd, STR(hdr), LEN(hdr)) < 0
 	|| iostuff_write_all(login_split_fd, STR(rest), LEN(rest)) < 0)
 	_exit(1);
@@ -266,17 +291,34 @@ int     login_split_user(const char *user, const char *service, AUTH_CLIENT_USER
 			 const char **error_r)
 {
     VSTRING *path = vstring_alloc(128);
+    LOGIN_HANDOVER *h = login_split_cur;
+    bool    root = geteuid() == 0;
     int     r;
 
     vstring_fmt(path, "%s/private/auth-userdb", var_queue_directory);
-    r = auth_client_userdb(STR(path), user, service, 30, u, error_r);
+    if (root && h == NULL) {
+	vstring_free(&path);
+	*error_r = "no pre-login hand-over to confirm";
+	return -1;
+    }
+    if (root)
+	r = auth_client_request(STR(path), h->pid, h->auth_id, h->cookie, 30, u, error_r);
+    else
+	r = auth_client_userdb(STR(path), user, service, 30, u, error_r);
     vstring_free(&path);
     if (r <= 0) {
 	if (r == 0)
-	    *error_r = "user not found in userdb";
+	    *error_r = root ? "the auth service does not confirm the login"
+		: "user not found in userdb";
 	return -1;
     }
-    if (geteuid() == 0) {
+    if (root && (strcmp(STR(u->user), user) != 0 || strcmp(STR(u->user), h->user) != 0)) {
+	msg_warn("pre-login process %ld claimed user %s, but the auth service confirmed %s: "
+		 "login refused", h->pid, user, STR(u->user));
+	*error_r = "claimed user differs from the authenticated one";
+	return -1;
+    }
+    if (root) {
 	/* the post-login side of the split: become the mail user for good */
 	if (u->uid <= 0 || u->gid <= 0) {
 	    *error_r = "userdb gives no uid/gid, or uid/gid 0";

@@ -33,6 +33,9 @@ typedef struct login_handover {
     char   *left;		/* client bytes it had read past the command */
     size_t  left_len;
     size_t  left_pos;		/* login_split_feed: bytes given out */
+    long    pid;		/* the child's pid (the parent's knowledge) */
+    char   *cookie;		/* the auth server's COOKIE for the child */
+    unsigned auth_id;		/* the child's successful auth request id */
 } LOGIN_HANDOVER;
 
 /* The pre-login session, run in the child as login_user (ctx as given). */
@@ -61,8 +64,11 @@ PH_NORETURN void login_split_handover(STREAM *client, TLS_SESSION **tls, const c
 				      const char *left, size_t left_len, int idle_timeout);
 
 /* login_split_user - the userdb lookup of a logged-in user (service
- * "imap"/"pop3"); as root, become the user's uid/gid for good (uid/gid 0
- * or missing are refused). 0, or -1 with *error_r */
+ * "imap"/"pop3"); as root (the parent of the split), a master REQUEST
+ * that makes the auth service confirm the pre-login child's login
+ * (child pid, cookie, request id; user must be the name the service
+ * confirms), then become the user's uid/gid for good (uid/gid 0 or
+ * missing are refused). 0, or -1 with *error_r */
 int     login_split_user(const char *user, const char *service, AUTH_CLIENT_USER *u,
 			 const char **error_r);
 
