@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "argv.h"
+#include "auth_client.h"
 #include "auth_proto.h"
 #include "auth_var.h"
 #include "vstring.h"
@@ -124,6 +125,39 @@ TEST(test_auth_var)
     vstring_free(&out);
 }
 
+/* test_cookie - what a pre-login hand-over may carry as the auth cookie */
+static void test_cookie(void)
+{
+    static const char *bad[] = {
+        "", "0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdef0",
+        "0123456789abcdef0123456789abcdeg", "0123456789abcdef\t123456789abcdef",
+        "0123456789abcdef 123456789abcdef", "-123456789abcdef0123456789abcdef",
+    };
+    AUTH_CLIENT_USER *u = auth_client_user_alloc();
+    const char *err = NULL;
+    const char *cookie;
+    unsigned id = 99;
+
+    CHECK_INT(auth_client_cookie_ok("0123456789abcdef0123456789ABCDEF"), 1);
+    for (size_t i = 0; i < PH_ARRAY_LEN(bad); i++)
+        if (auth_client_cookie_ok(bad[i]))
+            UNIT_FAIL("cookie \"%s\" accepted", bad[i]);
+    /* nothing was authenticated in this process */
+    CHECK_INT(auth_client_last_login(&cookie, &id), 0);
+    CHECK_INT(id, 0);
+    /* bad REQUEST arguments are refused before any connection */
+    CHECK_INT(auth_client_request("/nonexistent/socket", 0, 1,
+                                  "0123456789abcdef0123456789abcdef", 5, u, &err), -1);
+    CHECK_INT(auth_client_request("/nonexistent/socket", 123, 0,
+                                  "0123456789abcdef0123456789abcdef", 5, u, &err), -1);
+    CHECK_INT(auth_client_request("/nonexistent/socket", 123, 1, "x\ty", 5, u, &err), -1);
+    CHECK_INT(strstr(err, "cookie") != NULL, 1);
+    CHECK_INT(auth_client_request("/nonexistent/socket", 123, 1,
+                                  "0123456789abcdef0123456789abcdef", 5, u, &err), -1);
+    CHECK_INT(strstr(err, "connect") != NULL, 1);
+    auth_client_user_free(&u);
+}
+
 /* main - run the tests */
 int main(void)
 {
@@ -131,5 +165,6 @@ int main(void)
     RUN(test_ids);
     RUN(test_parse_auth);
     RUN(test_auth_var);
+    RUN(test_cookie);
     return unit_done();
 }
