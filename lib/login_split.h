@@ -5,9 +5,10 @@
  * daemon built with stay_root), login_split() forks a pre-login child per
  * connection that drops to login_user and speaks the protocol up to a
  * successful authentication; it then reports to the root parent with
- * login_split_handover() (never returns). The parent looks the user up in
- * the userdb, drops to the user's uid/gid for good (login_split_user) and
- * serves the session; it then ends with login_split_done(), which exits
+ * login_split_handover() (never returns). The parent has the auth service
+ * confirm the login (master REQUEST with the child's pid, the auth cookie
+ * and the request id), gets the userdb data with it, drops to the user's
+ * uid/gid for good (login_split_user) and serves the session; it then ends with login_split_done(), which exits
  * the process once privileges were given away (a process that is no
  * longer root must not take the next connection).
  *
