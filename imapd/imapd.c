@@ -35,6 +35,7 @@
 #include "config.h"
 #include "imap_utf7.h"
 #include "imapd.h"
+#include "login_userip.h"
 #include "login_split.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -675,8 +676,8 @@ static void imapd_run(STREAM *client, const char *rip, const char *lip, bool loo
 	s.secured = loopback || h->tls;
 	vstring_catn(imapd_inbuf, h->left, h->left_len);
 	s.tag = h->tag;
-	if (!imapd_userip_admit(h->user, rip)) {
-	    imapd_send(&s, "%s NO %s\r\n* BYE Logging out\r\n", h->tag, imapd_userip_reply());
+	if (!login_userip_admit("imap-userip", h->user, rip)) {
+	    imapd_send(&s, "%s NO [UNAVAILABLE] %s\r\n* BYE Logging out\r\n", h->tag, login_userip_reason());
 	    imapd_flush(&s);
 	    goto done;
 	}

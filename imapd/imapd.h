@@ -81,8 +81,6 @@ void    imapd_permanent_flags(IMAPD_SESSION *s);
 int     imapd_date_parse(const char *text, bool with_time, time_t *when_r);
 void    imapd_date_format(VSTRING *out, time_t when);
 int     imapd_post_login(IMAPD_SESSION *s, const char *user, const char **error_r);
-bool    imapd_userip_admit(const char *user, const char *rip);
-const char *imapd_userip_reply(void);
 
 void    imapd_leftover(IMAPD_SESSION *s, VSTRING *out);
 void    imapd_handover(IMAPD_SESSION *s, const char *user, const char *mech);

@@ -17,6 +17,7 @@
 #include "base64_code.h"
 #include "config.h"
 #include "imapd.h"
+#include "login_userip.h"
 #include "login_split.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -150,8 +151,8 @@ static void imapd_auth_done(IMAPD_SESSION *s, const char *mech, int r, VSTRING *
     }
     if (login_split_active())
 	imapd_handover(s, STR(data), mech);	/* does not return */
-    if (!imapd_userip_admit(STR(data), s->rip)) {
-	imapd_no(s, "%s", imapd_userip_reply());
+    if (!login_userip_admit("imap-userip", STR(data), s->rip)) {
+	imapd_no(s, "[UNAVAILABLE] %s", login_userip_reason());
 	return;
     }
     if (imapd_post_login(s, STR(data), &err) < 0) {

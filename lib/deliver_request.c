@@ -183,6 +183,21 @@ void deliver_request_free(DELIVER_REQUEST *req)
 /* deliver_result_send - one recipient's result */
 int deliver_result_send(STREAM *sp, long rcpt_index, int status, const char *dsn, const char *reason)
 {
+    return deliver_result_send_mta(sp, rcpt_index, status, dsn, reason, NULL);
+}
+
+/* deliver_result_send_mta - one recipient's result and the remote MTA */
+int deliver_result_send_mta(STREAM *sp, long rcpt_index, int status, const char *dsn,
+			    const char *reason, const char *mta)
+{
+    if (mta && *mta)
+	return attr_print(sp,
+			  ATTR_INT, "rcpt_index", rcpt_index,
+			  ATTR_INT, "status", (long) status,
+			  ATTR_STR, "dsn", dsn,
+			  ATTR_STR, "reason", reason,
+			  ATTR_STR, "mta", mta,
+			  ATTR_END);
     return attr_print(sp,
 		      ATTR_INT, "rcpt_index", rcpt_index,
 		      ATTR_INT, "status", (long) status,
@@ -221,8 +236,9 @@ int deliver_result_read(STREAM *sp, DELIVER_RESULT *res, int *done_r, const char
     const char *st = attr_list_get(al, "status");
     const char *dsn = attr_list_get(al, "dsn");
     const char *reason = attr_list_get(al, "reason");
+    const char *mta = attr_list_get(al, "mta");
 
-    if (al->count != 4 || !idx || !st || !dsn || !reason) {
+    if (al->count != (mta ? 5 : 4) || !idx || !st || !dsn || !reason) {
 	*error_r = "malformed delivery result";
 	goto out;
     }
@@ -242,6 +258,17 @@ int deliver_result_read(STREAM *sp, DELIVER_RESULT *res, int *done_r, const char
     if (res->reason == NULL)
 	res->reason = vstring_alloc(64);
     vstring_set(res->reason, reason);
+    res->mta[0] = 0;
+    if (mta) {
+	size_t  len = strlen(mta);
+
+	if (len >= sizeof(res->mta) || strspn(mta, "abcdefghijklmnopqrstuvwxyz"
+					     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]/") != len) {
+	    *error_r = "bad remote MTA name";
+	    goto out;
+	}
+	memcpy(res->mta, mta, len + 1);
+    }
     status = 1;
 
 out:

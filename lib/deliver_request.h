@@ -78,6 +78,7 @@ typedef struct deliver_result {
     int     status;		/* DEL_STAT_* */
     char    dsn[16];
     VSTRING *reason;
+    char    mta[256];		/* remote MTA host name ("" when none) */
 } DELIVER_RESULT;
 
 /* deliver_request_send - qmgr side: send request (after checking hello); 0 or -1 */
@@ -90,6 +91,10 @@ void deliver_request_free(DELIVER_REQUEST *req);
 
 /* deliver_result_send - agent side: one recipient's result; 0 or -1 */
 int deliver_result_send(STREAM *sp, long rcpt_index, int status, const char *dsn, const char *reason);
+/* deliver_result_send_mta - the same with the remote MTA that gave the
+ * result (a host name, for the DSN's Remote-MTA; NULL or "" for none) */
+int deliver_result_send_mta(STREAM *sp, long rcpt_index, int status, const char *dsn,
+			    const char *reason, const char *mta);
 /* deliver_done_send - agent side: the final message; 0 or -1 */
 int deliver_done_send(STREAM *sp, int count);
 /* deliver_result_read - qmgr side: 1 = a result in *res, 0 = the done

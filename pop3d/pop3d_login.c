@@ -18,6 +18,7 @@
 #include "msg.h"
 #include "login_split.h"
 #include "mymalloc.h"
+#include "login_userip.h"
 #include "pop3d.h"
 
 #define POP3D_MAX_AUTH_FAILURES 3
@@ -107,6 +108,12 @@ int     pop3d_post_login(POP3D_SESSION *s, const char *user, const char *mech)
 {
     const char *err;
 
+    if (!login_userip_admit("pop3-userip", user, s->rip)) {
+	pop3d_err(s, "[IN-USE] %s", login_userip_reason());
+	myfree(s->user);
+	s->user = NULL;
+	return -1;
+    }
     if (pop3d_maildrop_open(s, user, &err) < 0) {
 	if (strncmp(err, "[IN-USE]", 8) == 0) {
 	    msg_info("%s: maildrop in use, rip=%s", user, s->rip);

@@ -122,8 +122,9 @@ void    qmgr_sched_reset(void);
 void    qmgr_deliver_start(QMGR_JOB *job);
 
 /* qmgr_message (in qmgr_sched.c) */
+/* mta: the remote MTA that gave the result (DSN Remote-MTA), NULL: none */
 void    qmgr_message_result(QMGR_MESSAGE *msg, int index, int state, const char *dsn,
-			    const char *reason);
+			    const char *reason, const char *mta);
 void    qmgr_message_job_done(QMGR_MESSAGE *msg);
 void    qmgr_message_free(QMGR_MESSAGE **msgp);
 

@@ -56,7 +56,7 @@ static void qmgr_deliver_finish(QMGR_DELIVERY *dp, const char *why)
 	    continue;
 	msg_info("%s: to=<%s>, relay=none, dsn=4.3.0, status=deferred (%s)", job->msg->id,
 		 job->msg->qf->rcpts[index].address, why);
-	qmgr_message_result(job->msg, index, QMGR_RCPT_DEFER, "4.3.0", why);
+	qmgr_message_result(job->msg, index, QMGR_RCPT_DEFER, "4.3.0", why, NULL);
     }
     if (dp->timer)
 	event_timer_cancel(dp->timer);
@@ -136,7 +136,7 @@ static void qmgr_deliver_result_event(int event, int fd, void *ctx)
 			    res.status == DEL_STAT_SENT || res.status == DEL_STAT_DISCARD ?
 			    QMGR_RCPT_SENT : res.status == DEL_STAT_DEFER ?
 			    QMGR_RCPT_DEFER : QMGR_RCPT_BOUNCE,
-			    res.dsn, STR(res.reason));
+			    res.dsn, STR(res.reason), res.mta);
     } while (stream_pending(dp->sp) > 0);
     vstring_free(&res.reason);
 }

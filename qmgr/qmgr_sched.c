@@ -129,7 +129,7 @@ static void qmgr_message_log(QMGR_MESSAGE *msg, int index, const char *status,
 
 /* qmgr_message_result - record the outcome of one recipient */
 void qmgr_message_result(QMGR_MESSAGE *msg, int index, int state, const char *dsn,
-			 const char *reason)
+			 const char *reason, const char *mta)
 {
     QMGR_RCPT *rp = msg->rcpts + index;
     QFILE_RCPT *fr = msg->qf->rcpts + index;
@@ -149,7 +149,7 @@ void qmgr_message_result(QMGR_MESSAGE *msg, int index, int state, const char *ds
     ent.action = state == QMGR_RCPT_DEFER ? "delayed" : "failed";
     ent.address = fr->address;
     ent.orcpt = fr->orcpt;
-    ent.mta = "";
+    ent.mta = mta ? mta : "";
     ent.reason = reason;
     if (qfile_log_append(state == QMGR_RCPT_DEFER ? MAIL_QUEUE_DEFER : MAIL_QUEUE_BOUNCE,
 			 msg->id, &ent, state == QMGR_RCPT_BOUNCE, &error) < 0)
@@ -166,7 +166,7 @@ static void qmgr_message_local_result(QMGR_MESSAGE *msg, int index, int state,
     else
 	qmgr_message_log(msg, index, state == QMGR_RCPT_SENT ? "sent" :
 			 state == QMGR_RCPT_DEFER ? "deferred" : "bounced", dsn, reason);
-    qmgr_message_result(msg, index, state, dsn, reason);
+    qmgr_message_result(msg, index, state, dsn, reason, NULL);
 }
 
 /* qmgr_message_mark - write D/F for recipients finished this run; one sync */
@@ -262,7 +262,7 @@ static void qmgr_message_finish(QMGR_MESSAGE *msg)
 	    char    dsn[16];
 
 	    ph_strlcpy(dsn, rp->dsn[0] ? rp->dsn : "4.4.7", sizeof(dsn));
-	    qmgr_message_result(msg, i, QMGR_RCPT_BOUNCE, dsn, reason);
+	    qmgr_message_result(msg, i, QMGR_RCPT_BOUNCE, dsn, reason, NULL);
 	    myfree(reason);
 	    deferred--;
 	    failed++;

@@ -112,12 +112,27 @@ static bool smtp_envelope_utf8(const DELIVER_REQUEST *req)
     return false;
 }
 
+/* smtp_mta_name - the host name of a relay= value ("mx.example[192.0.2.1]:25"
+ * -> "mx.example") for the DSN's Remote-MTA; NULL when there is none */
+static const char *smtp_mta_name(VSTRING *buf, const char *relay)
+{
+    size_t  len;
+
+    if (relay == NULL || *relay == 0 || strcmp(relay, "none") == 0)
+	return NULL;
+    len = strcspn(relay, "[");
+    vstring_set(buf, "");
+    vstring_catn(buf, relay, len);
+    return STR(buf);
+}
+
 /* smtp_service - one qmgr connection: one request */
 static void smtp_service(STREAM *client, const char *service, char **argv)
 {
     DELIVER_REQUEST req;
     SMTP_STATE st;
     const char *err = NULL;
+    VSTRING *mta;
     int rc;
 
     (void) argv;
@@ -142,6 +157,7 @@ static void smtp_service(STREAM *client, const char *service, char **argv)
 	st.results[i].reason = vstring_alloc(100);
     }
     st.fail_reason = vstring_alloc(100);
+    mta = vstring_alloc(64);
     smtp_fail(&st, DEL_STAT_DEFER, "4.4.1", NULL, "delivery was not attempted");
 
     rc = qfile_open(req.queue_name, req.queue_id, QFILE_OPEN_RDONLY, &st.qf, &err);
@@ -163,7 +179,8 @@ static void smtp_service(STREAM *client, const char *service, char **argv)
 	if (r->status < 0)
 	    smtp_result(&st, i, st.fail_status, st.fail_dsn, st.fail_relay, "%s", STR(st.fail_reason));
 	deliver_log(&req, &req.rcpts[i], r->relay, st.conn_us, r->status, r->dsn, STR(r->reason));
-	if (deliver_result_send(client, req.rcpts[i].index, r->status, r->dsn, STR(r->reason)) < 0)
+	if (deliver_result_send_mta(client, req.rcpts[i].index, r->status, r->dsn, STR(r->reason),
+				    smtp_mta_name(mta, r->relay)) < 0)
 	    msg_warn("%s: lost connection to queue manager", req.queue_id);
 	vstring_free(&r->reason);
 	myfree(r->relay);
@@ -172,6 +189,7 @@ static void smtp_service(STREAM *client, const char *service, char **argv)
 	msg_warn("%s: cannot send results to queue manager", req.queue_id);
     myfree(st.results);
     vstring_free(&st.fail_reason);
+    vstring_free(&mta);
     myfree(st.fail_relay);
     qfile_close(&st.qf);
     deliver_request_free(&req);

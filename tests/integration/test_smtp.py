@@ -255,6 +255,8 @@ def test_mixed_recipients_and_5xx_text(mta, sinks, bounces):
         time.sleep(0.2)
     dsn = b"".join(x.data for x in bounces.messages[n:]).decode()
     assert "rejected@plain.test" in dsn and "550 5.1.1" in dsn and "User unknown" in dsn
+    # ... and names the host that gave it (RFC 3464 Remote-MTA)
+    assert "Remote-MTA: dns; mx.plain.test" in dsn
 
 
 def test_size_limit_refused_before_sending(mta, sinks):

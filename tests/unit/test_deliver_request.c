@@ -82,8 +82,21 @@ TEST(test_round_trip)
     CHECK_INT(res.status, DEL_STAT_DEFER);
     CHECK_STR(res.dsn, "4.2.2");
     CHECK_STR(STR(res.reason), "mailbox full");
+    CHECK_STR(res.mta, "");
     CHECK_INT(deliver_result_read(q, &res, &done, &err), 0);
     CHECK_INT(done, 1);
+
+    /* with the remote MTA; then one whose name would break a DSN line */
+    CHECK_INT(deliver_result_send_mta(agent, 4, DEL_STAT_BOUNCE, "5.1.1", "said: 550",
+				      "mx.example.com"), 0);
+    CHECK_INT(deliver_result_send_mta(agent, 5, DEL_STAT_BOUNCE, "5.1.1", "x",
+				      "evil\nReporting-MTA: x"), 0);
+    CHECK_INT(deliver_done_send(agent, 2), 0);
+    CHECK_INT(deliver_result_read(q, &res, &done, &err), 1);
+    CHECK_INT(res.rcpt_index, 4);
+    CHECK_STR(res.mta, "mx.example.com");
+    CHECK_INT(deliver_result_read(q, &res, &done, &err), -1);
+    CHECK_STR(err, "bad remote MTA name");
     vstring_free(&res.reason);
     stream_close(&q);
     stream_close(&agent);

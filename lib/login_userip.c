@@ -1,9 +1,10 @@
-/* imapd_userip - mail_max_userip_connections: sessions per user and
- * client address, counted by the anvil service.
+/* login_userip - mail_max_userip_connections: sessions per user and
+ * client address (per protocol), counted by the anvil service. Used by
+ * imapd and pop3d.
  *
- * Contract: imapd_userip_admit is called once a user has authenticated
+ * Contract: login_userip_admit is called once a user has authenticated
  * and before the session is served. It adds this session to anvil's
- * counter "imap-userip:USER/ADDRESS" over a connection that stays open
+ * counter "SERVICE:USER/ADDRESS" (SERVICE: imap-userip, pop3-userip) over a connection that stays open
  * for the life of the process (one process serves one session), so the
  * count drops when the session ends however it ends (anvil releases
  * what a closed client added). Over the limit the session is refused
@@ -20,16 +21,14 @@
 
 #include "anvil_clnt.h"
 #include "config.h"
-#include "imapd.h"
+#include "login_userip.h"
 #include "msg.h"
 #include "vstring.h"
 
-#define IMAPD_USERIP_SERVICE "imap-userip"
+static ANVIL_CLNT *login_userip_clnt;
 
-static ANVIL_CLNT *imapd_userip_clnt;
-
-/* imapd_userip_admit - true when user may have one more session from rip */
-bool    imapd_userip_admit(const char *user, const char *rip)
+/* login_userip_admit - true when user may have one more session from rip */
+bool    login_userip_admit(const char *service, const char *user, const char *rip)
 {
     VSTRING *path, *key;
     struct stat st;
@@ -37,7 +36,7 @@ bool    imapd_userip_admit(const char *user, const char *rip)
     long    count = 0, rate;
     bool    ok = true;
 
-    if (var_mail_max_userip_connections <= 0 || imapd_userip_clnt != NULL)
+    if (var_mail_max_userip_connections <= 0 || login_userip_clnt != NULL)
 	return true;
     path = vstring_alloc(128);
     vstring_fmt(path, "%s/%s", var_queue_directory, ANVIL_CLASS);
@@ -47,17 +46,17 @@ bool    imapd_userip_admit(const char *user, const char *rip)
     }
     key = vstring_alloc(128);
     vstring_fmt(key, "%s/%s", user, rip);
-    imapd_userip_clnt = anvil_clnt_create(STR(path));
-    if (anvil_clnt_connect(imapd_userip_clnt, IMAPD_USERIP_SERVICE, STR(key), &count, &rate,
+    login_userip_clnt = anvil_clnt_create(STR(path));
+    if (anvil_clnt_connect(login_userip_clnt, service, STR(key), &count, &rate,
 			   &err) < 0) {
 	msg_warn("%s: mail_max_userip_connections not checked: %s", user, err);
-	anvil_clnt_free(&imapd_userip_clnt);
+	anvil_clnt_free(&login_userip_clnt);
     } else if (count > var_mail_max_userip_connections) {
 	msg_info("%s: login refused: Maximum number of connections from user+IP exceeded "
 		 "(mail_max_userip_connections=%d), rip=%s", user,
 		 (int) var_mail_max_userip_connections, rip);
-	(void) anvil_clnt_disconnect(imapd_userip_clnt, IMAPD_USERIP_SERVICE, STR(key), &err);
-	anvil_clnt_free(&imapd_userip_clnt);
+	(void) anvil_clnt_disconnect(login_userip_clnt, service, STR(key), &err);
+	anvil_clnt_free(&login_userip_clnt);
 	ok = false;
     }
     vstring_free(&path);
@@ -65,14 +64,15 @@ bool    imapd_userip_admit(const char *user, const char *rip)
     return ok;
 }
 
-/* imapd_userip_reply - the refusal text for a NO */
-const char *imapd_userip_reply(void)
+/* login_userip_reason - the refusal text (the caller adds its protocol's
+ * response code: IMAP [UNAVAILABLE], POP3 [IN-USE]) */
+const char *login_userip_reason(void)
 {
     static VSTRING *buf;
 
     if (buf == NULL)
 	buf = vstring_alloc(128);
-    vstring_fmt(buf, "[UNAVAILABLE] Maximum number of connections from user+IP exceeded "
+    vstring_fmt(buf, "Maximum number of connections from user+IP exceeded "
 		"(mail_max_userip_connections=%d)", (int) var_mail_max_userip_connections);
     return STR(buf);
 }

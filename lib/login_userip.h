@@ -1,0 +1,22 @@
+/* login_userip.h - mail_max_userip_connections for imapd and pop3d.
+ *
+ * Sessions per (protocol, user, client address) are counted by the anvil
+ * service over a connection held for the life of the session's process.
+ */
+#ifndef LOGIN_USERIP_H
+#define LOGIN_USERIP_H
+
+#include "sys_defs.h"
+
+#include <stdbool.h>
+
+/* login_userip_admit - count this session under service ("imap-userip",
+ * "pop3-userip") for user/rip; false (and logged) when over the limit.
+ * Call at most once per process: the count lasts until the process ends. */
+bool    login_userip_admit(const char *service, const char *user, const char *rip);
+
+/* login_userip_reason - "Maximum number of connections from user+IP
+ * exceeded (mail_max_userip_connections=N)" */
+const char *login_userip_reason(void);
+
+#endif
