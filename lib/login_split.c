@@ -63,6 +63,73 @@ static STREAM *login_split_client;	/* parent: the client stream */
 static bool login_split_dropped;	/* parent: gave up root */
 static LOGIN_HANDOVER *login_split_cur;	/* parent: the report being served */
 
+/* login_split_parse_report - the report line (LF removed) */
+LOGIN_HANDOVER *login_split_parse_report(const char *line, const char **error_r)
+{
+    ARGV   *f = argv_split(line, "\t");
+    LOGIN_HANDOVER *h;
+    char   *end = NULL;
+    char   *id_end = NULL;
+    unsigned long left, auth_id;
+
+    if (f->argc != 7) {
+	*error_r = "wrong number of fields";
+	argv_free(&f);
+	return NULL;
+    }
+    left = strtoul(f->argv[6], &end, 10);
+    auth_id = strtoul(f->argv[5], &id_end, 10);
+    if (*end || left > LOGIN_SPLIT_MAX_LEFT) {
+	*error_r = "bad leftover length";
+	argv_free(&f);
+	return NULL;
+    }
+    if (strcmp(f->argv[3], "0") != 0 && strcmp(f->argv[3], "1") != 0) {
+	*error_r = "bad TLS flag";
+	argv_free(&f);
+	return NULL;
+    }
+    if (!auth_client_cookie_ok(f->argv[4])) {
+	*error_r = "bad cookie";
+	argv_free(&f);
+	return NULL;
+    }
+    if (*id_end || auth_id == 0 || auth_id > 4294967295UL) {
+	*error_r = "bad request id";
+	argv_free(&f);
+	return NULL;
+    }
+    h = mymalloc(sizeof(*h));
+    h->pid = 0;
+    h->cookie = mystrdup(f->argv[4]);
+    h->auth_id = (unsigned) auth_id;
+    h->tag = mystrdup(f->argv[0]);
+    h->user = mystrdup(f->argv[1]);
+    h->mech = mystrdup(f->argv[2]);
+    h->tls = f->argv[3][0] == '1';
+    h->left_len = left;
+    h->left_pos = 0;
+    h->left = mymalloc(left + 1);
+    argv_free(&f);
+    return h;
+}
+
+/* login_split_handover_free - release a parsed report */
+void    login_split_handover_free(LOGIN_HANDOVER **hp)
+{
+    LOGIN_HANDOVER *h = *hp;
+
+    if (h) {
+	myfree(h->tag);
+	myfree(h->user);
+	myfree(h->mech);
+	myfree(h->cookie);
+	myfree(h->left);
+	myfree(h);
+    }
+    *hp = NULL;
+}
+
 /* login_split - fork the pre-login child; in the parent, wait for its
  * report and return the stream to serve (NULL: no login happened) */
 STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
@@ -71,11 +138,8 @@ STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
     int     sv[2];
     STREAM *ctl;
     VSTRING *line;
-    ARGV   *f;
     LOGIN_HANDOVER *h;
-    char   *end = NULL;
-    unsigned long left, auth_id = 0;
-    char   *id_end = NULL;
+    const char *err;
     pid_t   child;
 
     *h_r = NULL;
@@ -113,15 +177,8 @@ STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
 	return NULL;				/* logged out or gave up */
     }
     vstring_chomp(line);
-    f = argv_split(STR(line), "\t");
-    left = f->argc == 7 ? strtoul(f->argv[6], &end, 10) : 0;
-    auth_id = f->argc == 7 ? strtoul(f->argv[5], &id_end, 10) : 0;
-    if (f->argc != 7 || *end || left > LOGIN_SPLIT_MAX_LEFT
-	|| (strcmp(f->argv[3], "0") != 0 && strcmp(f->argv[3], "1") != 0)
-	|| !auth_client_cookie_ok(f->argv[4]) || *id_end || auth_id == 0
-	|| auth_id > 4294967295UL) {
-	msg_warn("pre-login process sent a bad report");
-	argv_free(&f);
+    if ((h = login_split_parse_report(STR(line), &err)) == NULL) {
+	msg_warn("pre-login process sent a bad report: %s", err);
 	vstring_free(&line);
 	stream_close(&ctl);
 	kill(login_split_pid, SIGKILL);
@@ -130,20 +187,9 @@ STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
 	return NULL;
     }
     child = login_split_pid;
-    h = mymalloc(sizeof(*h));
     h->pid = (long) child;
-    h->cookie = mystrdup(f->argv[4]);
-    h->auth_id = (unsigned) auth_id;
-    h->tag = mystrdup(f->argv[0]);
-    h->user = mystrdup(f->argv[1]);
-    h->mech = mystrdup(f->argv[2]);
-    h->tls = f->argv[3][0] == '1';
-    h->left_len = left;
-    h->left_pos = 0;
-    h->left = mymalloc(left + 1);
-    if (left > 0 && stream_read(ctl, h->left, left) != (ssize_t) left)
+    if (h->left_len > 0 && stream_read(ctl, h->left, h->left_len) != (ssize_t) h->left_len)
 	h->left_len = 0;
-    argv_free(&f);
     vstring_free(&line);
     *h_r = login_split_cur = h;
     if (h->tls)
@@ -188,7 +234,6 @@ bool    login_split_active(void)
  * root was given up */
 void    login_split_done(STREAM **postp, LOGIN_HANDOVER **hp)
 {
-    LOGIN_HANDOVER *h = *hp;
     bool    direct = *postp == login_split_client;
 
     if (!direct)
@@ -197,15 +242,7 @@ void    login_split_done(STREAM **postp, LOGIN_HANDOVER **hp)
     if (login_split_pid > 0)
 	waitpid(login_split_pid, NULL, 0);
     login_split_pid = 0;
-    if (h) {
-	myfree(h->tag);
-	myfree(h->user);
-	myfree(h->mech);
-	myfree(h->cookie);
-	myfree(h->left);
-	myfree(h);
-    }
-    *hp = NULL;
+    login_split_handover_free(hp);
     login_split_cur = NULL;
     if (login_split_dropped) {
 	STREAM *client = login_split_client;

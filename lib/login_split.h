@@ -49,6 +49,16 @@ typedef void (*login_split_prelogin_fn)(STREAM *client, void *ctx);
 STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
 		    LOGIN_HANDOVER **h_r);
 
+/* login_split_parse_report - the parent's parse of the pre-login
+ * child's report line (LF removed): tag, user, mech, tls (0|1), cookie
+ * (32 hex digits), auth id (1..2^32-1), leftover length (at most 1 MiB).
+ * Returns a hand-over with left allocated for left_len bytes (not yet
+ * filled) and pid 0, or NULL with *error_r (static text). No I/O. */
+LOGIN_HANDOVER *login_split_parse_report(const char *line, const char **error_r);
+
+/* login_split_handover_free - release a hand-over; NULLs *hp */
+void    login_split_handover_free(LOGIN_HANDOVER **hp);
+
 /* login_split_feed - make post's reads return h's leftover bytes first
  * (for daemons that read through the stream; h must outlive the use) */
 void    login_split_feed(STREAM *post, LOGIN_HANDOVER *h);

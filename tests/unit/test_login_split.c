@@ -163,11 +163,84 @@ TEST(feed_leftover_first)
     vstring_free(&line);
 }
 
+#define COOKIE "0123456789abcdef0123456789ABCDEF"
+
+TEST(parse_report_good)
+{
+    const char *err = NULL;
+    LOGIN_HANDOVER *h = login_split_parse_report("a1\tuser@example.com\tPLAIN\t1\t" COOKIE
+						 "\t42\t7", &err);
+
+    if (h == NULL)
+	UNIT_FAIL("good report refused: %s", err);
+    CHECK_STR(h->tag, "a1");
+    CHECK_STR(h->user, "user@example.com");
+    CHECK_STR(h->mech, "PLAIN");
+    CHECK_INT(h->tls, 1);
+    CHECK_STR(h->cookie, COOKIE);
+    CHECK_INT(h->auth_id, 42);
+    CHECK_INT(h->left_len, 7);
+    CHECK_INT(h->left_pos, 0);
+    CHECK_INT(h->pid, 0);
+    memcpy(h->left, "NOOP\r\n\n", 7);	/* room for left_len bytes */
+    login_split_handover_free(&h);
+    CHECK(h == NULL);
+    h = login_split_parse_report("-\tu\tLOGIN\t0\t" COOKIE "\t4294967295\t1048576", &err);
+    CHECK(h != NULL);
+    CHECK_INT(h->tls, 0);
+    CHECK_INT(h->auth_id, 4294967295U);
+    CHECK_INT(h->left_len, 1024 * 1024);
+    login_split_handover_free(&h);
+    login_split_handover_free(&h);	/* NULL is fine */
+}
+
+TEST(parse_report_hostile)
+{
+    static const char *bad[] = {
+	"",
+	"\t\t\t\t\t\t",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1",			/* 6 fields */
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t0\textra",		/* 8 fields */
+	"a\t\tPLAIN\t0\t" COOKIE "\t1\t0",			/* empty user: fields shift */
+	"a\tu\tPLAIN\t2\t" COOKIE "\t1\t0",			/* tls flag */
+	"a\tu\tPLAIN\t01\t" COOKIE "\t1\t0",
+	"a\tu\tPLAIN\t\x31\x00",				/* NUL cuts the line */
+	"a\tu\tPLAIN\t0\t0123456789abcdef0123456789abcdeg\t1\t0",	/* cookie */
+	"a\tu\tPLAIN\t0\t0123456789abcdef0123456789abcde\t1\t0",
+	"a\tu\tPLAIN\t0\t0123456789abcdef0123456789abcdef0\t1\t0",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t0\t0",			/* id 0 */
+	"a\tu\tPLAIN\t0\t" COOKIE "\t4294967296\t0",		/* id > 2^32-1 */
+	"a\tu\tPLAIN\t0\t" COOKIE "\t99999999999999999999999\t0",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t-1\t0",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1x\t0",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t1048577",		/* leftover > 1 MiB */
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t18446744073709551615",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t99999999999999999999999",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t-1",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t5 ",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t0x10",
+    };
+
+    for (size_t i = 0; i < PH_ARRAY_LEN(bad); i++) {
+	const char *err = NULL;
+	LOGIN_HANDOVER *h = login_split_parse_report(bad[i], &err);
+
+	if (h != NULL) {
+	    login_split_handover_free(&h);
+	    UNIT_FAIL("case %zu: hostile report accepted", i);
+	} else if (err == NULL || *err == 0) {
+	    UNIT_FAIL("case %zu: no error text", i);
+	}
+    }
+}
+
 int     main(void)
 {
     RUN(plaintext_rule);
     RUN(peer_addresses);
     RUN(mail_location);
     RUN(feed_leftover_first);
+    RUN(parse_report_good);
+    RUN(parse_report_hostile);
     return unit_done();
 }
