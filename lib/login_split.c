@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "argv.h"
+#include "auth_proto.h"
 #include "base64_code.h"
 #include "config.h"
 #include "iostuff.h"
@@ -68,18 +69,19 @@ LOGIN_HANDOVER *login_split_parse_report(const char *line, const char **error_r)
 {
     ARGV   *f = argv_split(line, "\t");
     LOGIN_HANDOVER *h;
-    char   *end = NULL;
-    char   *id_end = NULL;
-    unsigned long left, auth_id;
+    unsigned long left = 0;
+    unsigned auth_id;
+    const char *cp;
 
     if (f->argc != 7) {
 	*error_r = "wrong number of fields";
 	argv_free(&f);
 	return NULL;
     }
-    left = strtoul(f->argv[6], &end, 10);
-    auth_id = strtoul(f->argv[5], &id_end, 10);
-    if (*end || left > LOGIN_SPLIT_MAX_LEFT) {
+    /* digits only: no sign, space or wrap-around as strtoul would take */
+    for (cp = f->argv[6]; *cp >= '0' && *cp <= '9' && left <= LOGIN_SPLIT_MAX_LEFT; cp++)
+	left = left * 10 + (unsigned long) (*cp - '0');
+    if (*cp || cp == f->argv[6] || left > LOGIN_SPLIT_MAX_LEFT) {
 	*error_r = "bad leftover length";
 	argv_free(&f);
 	return NULL;
@@ -94,7 +96,7 @@ LOGIN_HANDOVER *login_split_parse_report(const char *line, const char **error_r)
 	argv_free(&f);
 	return NULL;
     }
-    if (*id_end || auth_id == 0 || auth_id > 4294967295UL) {
+    if (auth_proto_parse_id(f->argv[5], &auth_id) < 0) {
 	*error_r = "bad request id";
 	argv_free(&f);
 	return NULL;
@@ -102,7 +104,7 @@ LOGIN_HANDOVER *login_split_parse_report(const char *line, const char **error_r)
     h = mymalloc(sizeof(*h));
     h->pid = 0;
     h->cookie = mystrdup(f->argv[4]);
-    h->auth_id = (unsigned) auth_id;
+    h->auth_id = auth_id;
     h->tag = mystrdup(f->argv[0]);
     h->user = mystrdup(f->argv[1]);
     h->mech = mystrdup(f->argv[2]);

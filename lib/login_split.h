@@ -51,7 +51,8 @@ STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
 
 /* login_split_parse_report - the parent's parse of the pre-login
  * child's report line (LF removed): tag, user, mech, tls (0|1), cookie
- * (32 hex digits), auth id (1..2^32-1), leftover length (at most 1 MiB).
+ * (32 hex digits), auth id (decimal 1..2^32-1), leftover length (decimal
+ * digits only, at most 1 MiB).
  * Returns a hand-over with left allocated for left_len bytes (not yet
  * filled) and pid 0, or NULL with *error_r (static text). No I/O. */
 LOGIN_HANDOVER *login_split_parse_report(const char *line, const char **error_r);

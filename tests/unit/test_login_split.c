@@ -219,6 +219,14 @@ TEST(parse_report_hostile)
 	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t-1",
 	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t5 ",
 	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t0x10",
+	/* strtoul's leniency: sign, leading space, wrap-around of "-" */
+	"a\tu\tPLAIN\t0\t" COOKIE "\t-18446744073709551615\t0",	/* wrapped to 1 */
+	"a\tu\tPLAIN\t0\t" COOKIE "\t+1\t0",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t 1\t0",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t-0",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t+5",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t 5",
+	"a\tu\tPLAIN\t0\t" COOKIE "\t1\t-18446744073709551615",	/* wrapped to 1 */
     };
 
     for (size_t i = 0; i < PH_ARRAY_LEN(bad); i++) {
