@@ -42,6 +42,10 @@ int auth_proto_split(const char *line, size_t len, ARGV *args, const char **erro
                 break;
             }
             switch (line[i]) {
+            case 0:				/* \001 NUL: a raw NUL all the same */
+                *error_r = "NUL byte in line";
+                ret = -1;
+                break;
             case '0':
                 *error_r = "escaped NUL in argument";
                 ret = -1;

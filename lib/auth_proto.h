@@ -31,7 +31,8 @@
 #define AUTH_PROTO_MAX_ARGS 64
 
 /* auth_proto_split - split line (len bytes, no LF) at TABs into args,
- * unescaping each; -1 with *error_r for an escaped NUL or too many args */
+ * unescaping each; -1 with *error_r for a NUL byte (raw, \001 NUL or
+ * \001 0), a dangling escape or too many args */
 int auth_proto_split(const char *line, size_t len, ARGV *args, const char **error_r);
 /* auth_proto_escape - append str tab-escaped */
 VSTRING *auth_proto_escape(VSTRING *out, const char *str);

@@ -134,6 +134,8 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t len = nl ? (size_t) (nl - (text + pos)) : size - pos;
 
         if (auth_proto_split(text + pos, len, args, &err) == 0) {
+            if (memchr(text + pos, 0, len) != NULL)
+                abort();			/* a NUL byte, escaped or not, is refused */
             if (args->argc > 0 && strcmp(args->argv[0], "AUTH") == 0)
                 (void) auth_proto_parse_auth(args, &req, &err);
             if (args->argc > 0)

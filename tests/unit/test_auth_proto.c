@@ -35,6 +35,10 @@ TEST(test_split_and_escape)
     CHECK_INT(split("X\ta\0010", a), -1);		/* escaped NUL */
     CHECK_INT(split("X\ta\001", a), -1);		/* dangling escape */
     CHECK_INT(auth_proto_split("X\0Y", 3, a, &(const char *) {0}), -1);
+    /* an escaped raw NUL was taken into the argument, cutting it short
+     * ("alice\001\0evil" read as "alice") */
+    CHECK_INT(auth_proto_split("USER\t1\talice\001\000evil", 18, a, &(const char *) {0}), -1);
+    CHECK_INT(auth_proto_split("X\t\001\000", 4, a, &(const char *) {0}), -1);
     VSTRING *many = vstring_alloc(100);
 
     for (int i = 0; i < AUTH_PROTO_MAX_ARGS + 1; i++)
