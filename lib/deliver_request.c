@@ -180,6 +180,25 @@ void deliver_request_free(DELIVER_REQUEST *req)
     memset(req, 0, sizeof(*req));
 }
 
+/* deliver_request_accept - hello, then one request */
+int deliver_request_accept(STREAM *sp, int timeout, DELIVER_REQUEST *req)
+{
+    const char *err = NULL;
+    int rc;
+
+    memset(req, 0, sizeof(*req));
+    stream_set_timeout(sp, timeout);
+    if (attr_send_hello(sp, DELIVER_PROTO, DELIVER_VERSION) < 0 || stream_flush(sp) < 0)
+	return 0;
+    if ((rc = deliver_request_read(sp, req, &err)) <= 0) {
+	if (rc < 0)
+	    msg_warn("bad delivery request: %s", err);
+	deliver_request_free(req);
+	return 0;
+    }
+    return 1;
+}
+
 /* deliver_result_send - one recipient's result */
 int deliver_result_send(STREAM *sp, long rcpt_index, int status, const char *dsn, const char *reason)
 {

@@ -86,6 +86,10 @@ int deliver_request_send(STREAM *sp, const DELIVER_REQUEST *req);
 /* deliver_request_read - agent side: read one request; 1 ok, 0 EOF, -1 error
  * (*error_r says what was malformed). Caller frees with deliver_request_free. */
 int deliver_request_read(STREAM *sp, DELIVER_REQUEST *req, const char **error_r);
+/* deliver_request_accept - agent side of one qmgr connection: set the IPC
+ * timeout, send the hello, read the request; 1 with *req filled, or 0
+ * (EOF or a malformed request, which is logged; *req is freed) */
+int deliver_request_accept(STREAM *sp, int timeout, DELIVER_REQUEST *req);
 /* deliver_request_free - release the fields (not the struct itself) */
 void deliver_request_free(DELIVER_REQUEST *req);
 

@@ -668,18 +668,10 @@ int     mstore_delete(MSTORE *store, const char *name, const char **error_r)
     if ((rc = mstore_frec_get(store, txn, STR(dir), &frec, NULL)) < 0)
 	msg_warn("delete %s: %s (removing the index entry anyway)", name, STR(store->err));
     if (rc > 0) {
-	MDB_val key;
-	const char *k = mstore_dir_key(STR(dir));
-
-	if (mstore_range_del(store, txn, store->db_msgs, frec.id, 0, true) < 0
-	    || mstore_range_del(store, txn, store->db_expunged, frec.id, 0, true) < 0
-	    || mstore_range_del(store, txn, store->db_cache, frec.id, 0, true) < 0) {
+	if (mstore_folder_forget(store, txn, STR(dir), frec.id) < 0) {
 	    mstore_errptr(store, error_r);
 	    goto out;
 	}
-	key.mv_data = (void *) k;
-	key.mv_size = strlen(k);
-	(void) mdb_del(txn, store->db_folders, &key, NULL);
     }
     rc = mdb_txn_commit(txn);
     txn = NULL;

@@ -734,18 +734,10 @@ int     mstore_rebuild(MSTORE *store, const char *name, const char **error_r)
 	goto out;
     }
     if ((rc = mstore_frec_get(store, txn, STR(dir), &frec, NULL)) > 0) {
-	MDB_val key;
-	const char *k = mstore_dir_key(STR(dir));
-
-	if (mstore_range_del(store, txn, store->db_msgs, frec.id, 0, true) < 0
-	    || mstore_range_del(store, txn, store->db_expunged, frec.id, 0, true) < 0
-	    || mstore_range_del(store, txn, store->db_cache, frec.id, 0, true) < 0) {
+	if (mstore_folder_forget(store, txn, STR(dir), frec.id) < 0) {
 	    mstore_errptr(store, error_r);
 	    goto out;
 	}
-	key.mv_data = (void *) k;
-	key.mv_size = strlen(k);
-	(void) mdb_del(txn, store->db_folders, &key, NULL);
     }
     memset(&frec, 0, sizeof(frec));
     if (mstore_sync(store, txn, STR(dir), &frec, &kw, true, error_r) < 0)

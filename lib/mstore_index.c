@@ -362,6 +362,22 @@ int     mstore_range_del(MSTORE *store, MDB_txn *txn, MDB_dbi dbi, uint32_t fid,
     return 0;
 }
 
+/* mstore_folder_forget - drop a folder's records and its folder entry */
+int     mstore_folder_forget(MSTORE *store, MDB_txn *txn, const char *dir, uint32_t fid)
+{
+    const char *k = mstore_dir_key(dir);
+    MDB_val key;
+
+    if (mstore_range_del(store, txn, store->db_msgs, fid, 0, true) < 0
+	|| mstore_range_del(store, txn, store->db_expunged, fid, 0, true) < 0
+	|| mstore_range_del(store, txn, store->db_cache, fid, 0, true) < 0)
+	return -1;
+    key.mv_data = (void *) k;
+    key.mv_size = strlen(k);
+    (void) mdb_del(txn, store->db_folders, &key, NULL);
+    return 0;
+}
+
 /* mstore_rec_del - drop a message's record and cached blobs; with a
  * modseq, remember the UID as expunged */
 int     mstore_rec_del(MSTORE *store, MDB_txn *txn, uint32_t fid, uint32_t uid, uint64_t modseq)

@@ -150,6 +150,9 @@ int mstore_rec_put(MSTORE *store, MDB_txn *txn, uint32_t fid, uint32_t uid,
 		   const MSTORE_REC *rec, const char *name, size_t name_len, bool append);
 int mstore_rec_del(MSTORE *store, MDB_txn *txn, uint32_t fid, uint32_t uid, uint64_t modseq);
 int mstore_range_del(MSTORE *store, MDB_txn *txn, MDB_dbi dbi, uint32_t fid, uint32_t uid, bool whole_folder);
+/* mstore_folder_forget - drop every index record of folder fid (messages,
+ * expunge log, cache) and its folder entry for dir; 0 or -1 (store->err) */
+int mstore_folder_forget(MSTORE *store, MDB_txn *txn, const char *dir, uint32_t fid);
 int mstore_view_load(MSTORE *store, MDB_txn *txn, uint32_t fid, MSTORE_VIEW *view);
 void mstore_keywords_free(char ***kwp, unsigned n);
 

@@ -387,17 +387,9 @@ static void local_service(STREAM *client, const char *service, char **argv)
     int rc;
 
     (void) argv;
-    memset(&req, 0, sizeof(req));
     memset(&lr, 0, sizeof(lr));
-    stream_set_timeout(client, (int) var_ipc_timeout);
-    if (attr_send_hello(client, DELIVER_PROTO, DELIVER_VERSION) < 0 || stream_flush(client) < 0)
+    if (!deliver_request_accept(client, (int) var_ipc_timeout, &req))
 	return;
-    if ((rc = deliver_request_read(client, &req, &err)) <= 0) {
-	if (rc < 0)
-	    msg_warn("bad delivery request: %s", err);
-	deliver_request_free(&req);
-	return;
-    }
     dict_refresh();
     lr.req = &req;
     lr.virtual_service = strcmp(service, "virtual") == 0;

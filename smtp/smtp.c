@@ -136,17 +136,9 @@ static void smtp_service(STREAM *client, const char *service, char **argv)
     int rc;
 
     (void) argv;
-    memset(&req, 0, sizeof(req));
     memset(&st, 0, sizeof(st));
-    stream_set_timeout(client, (int) var_ipc_timeout);
-    if (attr_send_hello(client, DELIVER_PROTO, DELIVER_VERSION) < 0 || stream_flush(client) < 0)
+    if (!deliver_request_accept(client, (int) var_ipc_timeout, &req))
 	return;
-    if ((rc = deliver_request_read(client, &req, &err)) <= 0) {
-	if (rc < 0)
-	    msg_warn("bad delivery request: %s", err);
-	deliver_request_free(&req);
-	return;
-    }
     dict_refresh();
     st.req = &req;
     st.service = service;
