@@ -11,7 +11,9 @@
  * the index in one transaction, see imapd_dispatch). Fetching a body part without PEEK sets \Seen (unless
  * the mailbox is read-only) and reports the new FLAGS.
  * Limits: 100 items per command; messages are read whole (bounded by
- * the size they were accepted with).
+ * the size they were accepted with). In a post-login server a FETCH
+ * pauses between messages while the client has much output to read
+ * (imapd_congested; the loop resumes it).
  */
 #include "sys_defs.h"
 
@@ -377,17 +379,83 @@ static int fetch_uid_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* A FETCH in progress: the messages of set from index next on. */
+typedef struct fetch_run {
+    FETCH_CTX *c;
+    MSTORE_UIDS set, unseen;
+    size_t  next;
+    size_t  missing;
+    bool    have_changedsince;
+    uint64_t changedsince;
+    VSTRING *text, *buf;
+} FETCH_RUN;
+
+/* fetch_ctx_free - release parsed items */
+static void fetch_ctx_free(FETCH_CTX *c)
+{
+    for (size_t i = 0; i < c->count; i++)
+	imap_section_free(&c->items[i].sec);
+    for (int b = 0; b < 3; b++)
+	vstring_free(&c->blob[b]);
+    myfree(c);
+}
+
+/* fetch_run_free - release a FETCH in progress (IMAPD_CONT free) */
+static void fetch_run_free(void *ctx)
+{
+    FETCH_RUN *run = ctx;
+
+    fetch_ctx_free(run->c);
+    mstore_uids_free(&run->set);
+    mstore_uids_free(&run->unseen);
+    vstring_free(&run->text);
+    vstring_free(&run->buf);
+    myfree(run);
+}
+
+/* fetch_run - send the responses of the messages left; false when the
+ * client must read first (resume later), true when done (tagged reply
+ * set, run freed) */
+static bool fetch_run(IMAPD_SESSION *s, void *ctx)
+{
+    FETCH_RUN *run = ctx;
+    const MSTORE_VIEW *v = mstore_folder_view(s->folder);
+
+    while (run->next < run->set.len) {
+	uint32_t uid = run->set.uids[run->next++];
+	uint32_t seq = mstore_folder_seq(s->folder, uid);
+	bool    add_flags = false;
+
+	if (seq == 0)
+	    continue;
+	if (run->have_changedsince && v->msgs[seq - 1].modseq <= run->changedsince)
+	    continue;
+	for (size_t k = 0; k < run->unseen.len && !add_flags; k++)
+	    add_flags = run->unseen.uids[k] == uid;
+	if (!fetch_message(s, run->c, uid, add_flags, run->text, run->buf))
+	    run->missing++;
+	if (imapd_congested(s) && run->next < run->set.len)
+	    return false;
+    }
+    if (run->missing)
+	imapd_no(s, "Some messages could not be FETCHed");
+    else
+	imapd_ok(s, "Fetch completed.");
+    fetch_run_free(run);
+    return true;
+}
+
 /* cmd_fetch - FETCH */
 void    cmd_fetch(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 {
     FETCH_CTX *c = mymalloc(sizeof(*c));
+    FETCH_RUN *run;
     MSTORE_UIDS set = {0}, unseen = {0};
     const MSTORE_VIEW *v = mstore_folder_view(s->folder);
     const char *err;
     uint64_t changedsince = 0;
     bool    have_changedsince = false, vanished = false;
     VSTRING *text = vstring_alloc(4096), *buf = vstring_alloc(1024);
-    size_t  missing = 0;
 
     memset(c, 0, sizeof(*c));
     for (int b = 0; b < 3; b++)
@@ -472,29 +540,24 @@ void    cmd_fetch(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	    msg_warn("%s: setting \\Seen: %s", s->user, err);
 	v = mstore_folder_view(s->folder);
     }
-    for (size_t i = 0; i < set.len; i++) {
-	uint32_t seq = mstore_folder_seq(s->folder, set.uids[i]);
-	bool    add_flags = false;
-
-	if (seq == 0)
-	    continue;
-	if (have_changedsince && v->msgs[seq - 1].modseq <= changedsince)
-	    continue;
-	for (size_t k = 0; k < unseen.len && !add_flags; k++)
-	    add_flags = unseen.uids[k] == set.uids[i];
-	if (!fetch_message(s, c, set.uids[i], add_flags, text, buf))
-	    missing++;
+    run = mymalloc(sizeof(*run));
+    memset(run, 0, sizeof(*run));
+    run->c = c;
+    run->set = set;
+    run->unseen = unseen;
+    run->have_changedsince = have_changedsince;
+    run->changedsince = changedsince;
+    run->text = text;
+    run->buf = buf;
+    if (!fetch_run(s, run)) {
+	s->cont.run = fetch_run;
+	s->cont.free = fetch_run_free;
+	s->cont.ctx = run;
     }
-    if (missing)
-	imapd_no(s, "Some messages could not be FETCHed");
-    else
-	imapd_ok(s, "Fetch completed.");
+    return;
+
 out:
-    for (size_t i = 0; i < c->count; i++)
-	imap_section_free(&c->items[i].sec);
-    for (int b = 0; b < 3; b++)
-	vstring_free(&c->blob[b]);
-    myfree(c);
+    fetch_ctx_free(c);
     mstore_uids_free(&set);
     mstore_uids_free(&unseen);
     vstring_free(&text);

@@ -1,16 +1,20 @@
-/* imapd.c - the IMAP4rev1 server: session loop, verb table, helpers.
+/* imapd.c - the IMAP4rev1 server: verb table, helpers, process entry.
  *
  * Process design: master runs one imapd process per connection
  * (single-server skeleton, master.cf maxproc bounds them). Started as
  * root (stay_root), the process splits (lib/login_split.c): a pre-login
  * child as login_user speaks the not-authenticated state (TLS, greeting,
  * CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE through the auth service, ID,
- * NOOP, LOGOUT) and hands the login to the root parent, which looks the
- * user up in the userdb, becomes the user's uid/gid for good, serves the
- * mailbox and exits after that session. Started unprivileged, one process
- * does it all as that user (a userdb uid different from ours is logged
- * and served as ours). Not done yet: one post-login process per uid
- * serving many sessions (imapd_client_limit).
+ * NOOP, LOGOUT) and hands the login to the root parent, which has the
+ * auth service confirm it and looks the user up in the userdb. With
+ * imapd_client_limit > 1 the root process then passes the session on to
+ * the post-login server of the user's uid/gid (imapd_post.c: one process
+ * serving up to imapd_client_limit sessions of that uid) and is free for
+ * the next connection; otherwise, or when no post-login server can take
+ * it, the root process becomes the user's uid/gid for good, serves the
+ * mailbox and exits after that session. Started unprivileged, one
+ * process does it all as that user (a userdb uid different from ours is
+ * logged and served as ours).
  *
  * Limits: imap_max_line_length (command text), imap_literal_limit
  * (APPENDLIMIT, each literal), 32 list levels, 10000 arguments,
@@ -42,13 +46,7 @@
 #include "server.h"
 #include "tls.h"
 
-#define IMAPD_MAX_BAD 20
-
-static VSTRING *imapd_inbuf;
-static size_t imapd_inpos;
-static VSTRING *imapd_tagged;		/* the tagged reply, sent after updates */
-static TLS_SERVER_CTX *imapd_tls_ctx;	/* NULL: no TLS configured */
-static TLS_SESSION *imapd_tls;
+TLS_SERVER_CTX *imapd_tls_ctx;		/* NULL: no TLS configured */
 
 const IMAPD_VERB imapd_verbs[] = {
     {"CAPABILITY", cmd_capability, VERB_ANY},
@@ -88,43 +86,13 @@ const IMAPD_VERB imapd_verbs[] = {
     {NULL, NULL, 0},
 };
 
-/* imapd_send - append formatted text to the output */
-void    imapd_send(IMAPD_SESSION *s, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vstring_vfmt_append(s->out, fmt, ap);
-    va_end(ap);
-    if (LEN(s->out) > 65536)
-	imapd_flush(s);
-}
-
-/* imapd_send_raw - append bytes to the output */
-void    imapd_send_raw(IMAPD_SESSION *s, const char *data, size_t len)
-{
-    vstring_catn(s->out, data, len);
-    if (LEN(s->out) > 65536)
-	imapd_flush(s);
-}
-
-/* imapd_flush - write the output to the client */
-void    imapd_flush(IMAPD_SESSION *s)
-{
-    if (LEN(s->out) > 0) {
-	stream_write(s->client, STR(s->out), LEN(s->out));
-	vstring_reset(s->out);
-    }
-    stream_flush(s->client);
-}
-
 /* imapd_tagged_reply - the tagged reply, held until updates are out */
 static void imapd_tagged_reply(IMAPD_SESSION *s, const char *status, const char *fmt,
 			       va_list ap)
 {
-    vstring_fmt(imapd_tagged, "%s %s ", s->tag ? s->tag : "*", status);
-    vstring_vfmt_append(imapd_tagged, fmt, ap);
-    vstring_cat(imapd_tagged, "\r\n");
+    vstring_fmt(s->tagged, "%s %s ", s->tag ? s->tag : "*", status);
+    vstring_vfmt_append(s->tagged, fmt, ap);
+    vstring_cat(s->tagged, "\r\n");
 }
 
 /* imapd_ok - tagged OK */
@@ -211,19 +179,17 @@ void    cmd_starttls(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
     }
     imapd_send(s, "%s OK Begin TLS negotiation now.\r\n", s->tag);
     imapd_flush(s);
-    vstring_reset(imapd_inbuf);
-    imapd_inpos = 0;
-    if ((imapd_tls = tls_server_start(s->client, imapd_tls_ctx, (int) var_login_timeout,
-				      s->rip, s->rip, &err)) == NULL) {
+    vstring_reset(s->inbuf);
+    s->inpos = 0;
+    if ((s->tls_sess = tls_server_start(s->client, imapd_tls_ctx, (int) var_login_timeout,
+					s->rip, s->rip, &err)) == NULL) {
 	s->state = IMAPD_LOGOUT;
-	vstring_reset(imapd_tagged);
-	vstring_set(imapd_tagged, "");
+	vstring_set(s->tagged, " ");	/* nothing more to say */
 	vstring_reset(s->out);
-	s->tag = NULL;
 	return;
     }
     s->tls = s->secured = true;
-    vstring_set(imapd_tagged, " ");	/* reply already sent */
+    vstring_set(s->tagged, " ");	/* reply already sent */
 }
 
 /* imapd_mailbox_arg - a mailbox argument (modified UTF-7 on the wire) as
@@ -523,61 +489,13 @@ out:
     mstore_uids_free(&old);
 }
 
-/* imapd_read - the next command (or line in line mode): DONE, ERROR,
- * FATAL, or -1 at EOF/timeout. Sends "+" for synchronizing literals. */
-static int imapd_read(IMAPD_SESSION *s)
-{
-    for (;;) {
-	if (imapd_inpos < LEN(imapd_inbuf)) {
-	    size_t  used;
-	    int     r = imap_parser_feed(s->parser, STR(imapd_inbuf) + imapd_inpos,
-					 LEN(imapd_inbuf) - imapd_inpos, &used);
-
-	    imapd_inpos += used;
-	    if (r == IMAP_PARSE_CONTINUE) {
-		imapd_send(s, "+ OK\r\n");
-		imapd_flush(s);
-		continue;
-	    }
-	    if (r != IMAP_PARSE_MORE)
-		return r;
-	}
-	imapd_flush(s);
-	vstring_reset(imapd_inbuf);
-	imapd_inpos = 0;
-	stream_set_timeout(s->client, s->state == IMAPD_NOTAUTH ? (int) var_login_timeout
-			   : (int) var_imap_autologout);
-	ssize_t n = stream_read_some(s->client, vstring_reserve(imapd_inbuf, 16384), 16384);
-
-	if (n <= 0)
-	    return -1;
-	vstring_commit(imapd_inbuf, (size_t) n);
-    }
-}
-
-/* imapd_read_line - one raw line (AUTHENTICATE, IDLE); 0 or -1 */
-int     imapd_read_line(IMAPD_SESSION *s, VSTRING *line);
-
-int     imapd_read_line(IMAPD_SESSION *s, VSTRING *line)
-{
-    int     r;
-
-    imap_parser_reset(s->parser);
-    imap_parser_set_line_mode(s->parser, true);
-    r = imapd_read(s);
-    if (r == IMAP_PARSE_DONE)
-	vstring_setn(line, imap_parser_cmd(s->parser)->line, imap_parser_cmd(s->parser)->line_len);
-    imap_parser_reset(s->parser);
-    return r == IMAP_PARSE_DONE ? 0 : -1;
-}
-
 /* imapd_leftover - append the client bytes read but not yet parsed */
 void    imapd_leftover(IMAPD_SESSION *s, VSTRING *out)
 {
     char    buf[4096];
 
-    if (imapd_inpos < LEN(imapd_inbuf))
-	vstring_catn(out, STR(imapd_inbuf) + imapd_inpos, LEN(imapd_inbuf) - imapd_inpos);
+    if (s->inpos < LEN(s->inbuf))
+	vstring_catn(out, STR(s->inbuf) + s->inpos, LEN(s->inbuf) - s->inpos);
     while (stream_pending(s->client) > 0 && LEN(out) < 1024 * 1024) {
 	ssize_t n = stream_read_some(s->client, buf, sizeof(buf));
 
@@ -595,162 +513,69 @@ void    imapd_handover(IMAPD_SESSION *s, const char *user, const char *mech)
 
     imapd_flush(s);
     imapd_leftover(s, left);
-    login_split_handover(s->client, &imapd_tls, s->tag, user, mech, STR(left), LEN(left),
+    login_split_handover(s->client, &s->tls_sess, s->tag, user, mech, STR(left), LEN(left),
 			 (int) var_imap_autologout + 60);
 }
 
-/* imapd_input_pending - client bytes already buffered */
-bool    imapd_input_pending(IMAPD_SESSION *s);
-
-bool    imapd_input_pending(IMAPD_SESSION *s)
+/* imapd_logged_in - log the login, send its tagged OK (hand-over) */
+void    imapd_logged_in(IMAPD_SESSION *s, const char *tag, const char *mech)
 {
-    return imapd_inpos < LEN(imapd_inbuf) || stream_pending(s->client) > 0;
-}
+    VSTRING *cap = vstring_alloc(128);
 
-/* imapd_dispatch - run one parsed command */
-static void imapd_dispatch(IMAPD_SESSION *s, const IMAP_CMD *cmd)
-{
-    const IMAPD_VERB *v;
-    int     need;
-
-    s->tag = cmd->tag;
-    vstring_reset(imapd_tagged);
-    for (v = imapd_verbs; v->name; v++)
-	if (strcasecmp(v->name, cmd->name) == 0)
-	    break;
-    need = s->state == IMAPD_NOTAUTH ? VERB_NOTAUTH
-	: s->state == IMAPD_AUTH ? VERB_AUTH : VERB_SELECTED | VERB_AUTH;
-    if (v->name == NULL)
-	imapd_bad(s, "Unknown command %.40s", cmd->name);
-    else if ((v->flags & need) == 0 || (s->state == IMAPD_SELECTED && v->flags == VERB_NOTAUTH)
-	     || ((v->flags & VERB_SELECTED) && !(v->flags & VERB_AUTH)
-		 && s->state != IMAPD_SELECTED))
-	imapd_bad(s, "Command %s is not valid in this state", v->name);
-    else {
-	s->in_uid = false;
-	v->fn(s, cmd->args, cmd->count);
-	if (s->state == IMAPD_SELECTED && LEN(imapd_tagged) > 0
-	    && strncmp(STR(imapd_tagged) + strlen(s->tag), " BAD", 4) != 0) {
-	    bool    no_expunge = (v->flags & VERB_NO_EXPUNGE) && !s->in_uid;
-
-	    imapd_updates(s, !no_expunge);
-	}
-    }
-    /* Cache entries computed by this command: one index transaction. */
-    const char *err;
-
-    if (s->store && mstore_cache_flush(s->store, &err) < 0)
-	msg_warn("%s: %s", s->user, err);
-    if (LEN(imapd_tagged) == 0 && s->state != IMAPD_LOGOUT)
-	imapd_bad(s, "Internal error: no reply");
-    if (strcmp(STR(imapd_tagged), " ") != 0)
-	imapd_send_raw(s, STR(imapd_tagged), LEN(imapd_tagged));
+    msg_info("Login: user=<%s>, method=%s, rip=%s, lip=%s%s", s->user, mech, s->rip, s->lip,
+	     s->tls ? ", TLS" : "");
+    imapd_capability(s, cap);
+    imapd_send(s, "%s OK [CAPABILITY %s] Logged in\r\n", tag, STR(cap));
+    vstring_free(&cap);
 }
 
 /* imapd_run - serve one session on client: from the greeting, or (h not
- * NULL) from a pre-login process's hand-over */
+ * NULL) from a pre-login process's hand-over with u its userdb data (we
+ * already have the user's uid/gid) */
 static void imapd_run(STREAM *client, const char *rip, const char *lip, bool loopback,
-		      const LOGIN_HANDOVER *h)
+		      const LOGIN_HANDOVER *h, const AUTH_CLIENT_USER *u)
 {
-    IMAPD_SESSION s;
-    IMAP_PARSER_LIMITS lim = {
-	.max_line = (size_t) var_imap_max_line_length,
-	.max_literal = var_imap_literal_limit > 0 ? (size_t) var_imap_literal_limit : (size_t) 1 << 30,
-    };
-    VSTRING *cap = vstring_alloc(128);
+    IMAPD_SESSION *s = imapd_session_create(client, rip, lip, loopback);
+    const char *err;
 
-    memset(&s, 0, sizeof(s));
-    s.client = client;
-    s.parser = imap_parser_create(&lim);
-    s.out = vstring_alloc(4096);
-    imapd_inbuf = vstring_alloc(16384);
-    imapd_tagged = vstring_alloc(256);
-    imapd_inpos = 0;
-    s.rip = rip;
-    s.lip = lip;
-    s.secured = loopback;
     if (h != NULL) {
-	const char *err;
-
-	s.tls = h->tls;
-	s.secured = loopback || h->tls;
-	vstring_catn(imapd_inbuf, h->left, h->left_len);
-	s.tag = h->tag;
+	s->tls = h->tls;
+	s->secured = loopback || h->tls;
+	vstring_catn(s->inbuf, h->left, h->left_len);
 	if (!login_userip_admit("imap-userip", h->user, rip)) {
-	    imapd_send(&s, "%s NO [UNAVAILABLE] %s\r\n* BYE Logging out\r\n", h->tag, login_userip_reason());
-	    imapd_flush(&s);
+	    imapd_send(s, "%s NO [UNAVAILABLE] %s\r\n* BYE Logging out\r\n", h->tag,
+		       login_userip_reason());
 	    goto done;
 	}
-	if (imapd_post_login(&s, h->user, &err) < 0) {
+	if (imapd_open_store(s, h->user, LEN(u->home) ? STR(u->home) : NULL,
+			     login_mail_location(u), &err) < 0) {
 	    msg_warn("%s: login refused: %s", h->user, err);
-	    imapd_send(&s, "%s NO [UNAVAILABLE] Internal error occurred. Refer to server log.\r\n"
+	    imapd_send(s, "%s NO [UNAVAILABLE] Internal error occurred. Refer to server log.\r\n"
 		       "* BYE Logging out\r\n", h->tag);
-	    imapd_flush(&s);
 	    goto done;
 	}
-	msg_info("Login: user=<%s>, method=%s, rip=%s, lip=%s%s", s.user, h->mech, rip, lip,
-		 h->tls ? ", TLS" : "");
-	imapd_capability(&s, cap);
-	imapd_send(&s, "%s OK [CAPABILITY %s] Logged in\r\n", h->tag, STR(cap));
-	s.tag = NULL;
-	goto loop;
-    }
-    msg_info("connect from [%s]", rip);
-    if (var_imapd_tls_wrappermode) {
-	const char *err;
+	imapd_logged_in(s, h->tag, h->mech);
+    } else {
+	VSTRING *cap = vstring_alloc(128);
 
-	if ((imapd_tls = tls_server_start(client, imapd_tls_ctx, (int) var_login_timeout,
-					  rip, rip, &err)) == NULL)
-	    goto done;
-	s.tls = s.secured = true;
-    }
-    imapd_capability(&s, cap);
-    imapd_send(&s, "* OK [CAPABILITY %s] %s\r\n", STR(cap), var_login_greeting);
-loop:
-    while (s.state != IMAPD_LOGOUT) {
-	int     r = imapd_read(&s);
-
-	if (r < 0) {
-	    if (stream_flags(client) & STREAM_F_TIMEOUT) {
-		imapd_send(&s, "* BYE Disconnected for inactivity.\r\n");
-		msg_info("%s: disconnected for inactivity from [%s]",
-			 s.user ? s.user : "(pre-login)", rip);
+	msg_info("connect from [%s]", rip);
+	if (var_imapd_tls_wrappermode) {
+	    if ((s->tls_sess = tls_server_start(client, imapd_tls_ctx, (int) var_login_timeout,
+						rip, rip, &err)) == NULL) {
+		vstring_free(&cap);
+		goto done;
 	    }
-	    break;
+	    s->tls = s->secured = true;
 	}
-	if (r == IMAP_PARSE_DONE) {
-	    imapd_dispatch(&s, imap_parser_cmd(s.parser));
-	} else if (r == IMAP_PARSE_ERROR) {
-	    const char *tag = imap_parser_tag(s.parser);
-
-	    imapd_send(&s, "%s BAD Error in IMAP command: %s\r\n", tag ? tag : "*",
-		       imap_parser_error(s.parser));
-	    s.bad_count++;
-	} else {
-	    imapd_send(&s, "* BYE %s\r\n", imap_parser_error(s.parser));
-	    break;
-	}
-	imap_parser_reset(s.parser);
-	if (s.bad_count >= IMAPD_MAX_BAD) {
-	    imapd_send(&s, "* BYE Too many invalid IMAP commands.\r\n");
-	    break;
-	}
+	imapd_capability(s, cap);
+	imapd_send(s, "* OK [CAPABILITY %s] %s\r\n", STR(cap), var_login_greeting);
+	vstring_free(&cap);
     }
-    imapd_flush(&s);
+    imapd_serve_one(s);
 done:
-    if (imapd_tls)
-	tls_session_stop(&imapd_tls);
-    msg_info("disconnect from [%s]%s%s", rip, s.user ? " user=" : "", s.user ? s.user : "");
-    imapd_close_folder(&s);
-    if (s.store)
-	mstore_close(&s.store);
-    imap_parser_free(&s.parser);
-    vstring_free(&s.out);
-    vstring_free(&imapd_inbuf);
-    vstring_free(&imapd_tagged);
-    vstring_free(&cap);
-    myfree(s.user);
-    myfree(s.home);
+    imapd_flush(s);
+    msg_info("disconnect from [%s]%s%s", rip, s->user ? " user=" : "", s->user ? s->user : "");
+    imapd_session_free(&s);
 }
 
 /* imapd_prelogin - the pre-login child's session (login_split) */
@@ -758,7 +583,40 @@ static void imapd_prelogin(STREAM *client, void *ctx)
 {
     const char *const *addr = ctx;
 
-    imapd_run(client, addr[0], addr[1], addr[2] != NULL, NULL);
+    imapd_run(client, addr[0], addr[1], addr[2] != NULL, NULL, NULL);
+}
+
+/* imapd_after_login - the root parent after a hand-over: confirm it, then
+ * pass the session to a post-login server or serve it as the user */
+static void imapd_after_login(STREAM *client, STREAM **postp, LOGIN_HANDOVER **hp,
+			      const char *rip, const char *lip, bool loopback)
+{
+    AUTH_CLIENT_USER *u = auth_client_user_alloc();
+    LOGIN_HANDOVER *h = *hp;
+    const char *err;
+
+    if (login_split_lookup(h->user, "imap", u, &err) < 0) {
+	STREAM *post = *postp;
+
+	msg_warn("%s: login refused: %s", h->user, err);
+	stream_printf(post, "%s NO [UNAVAILABLE] Internal error occurred. Refer to server log.\r\n"
+		   "* BYE Logging out\r\n", h->tag);
+	(void) stream_flush(post);
+	auth_client_user_free(&u);
+	login_split_done(postp, hp);
+	return;
+    }
+    if (var_imapd_client_limit > 1
+	&& imapd_post_handoff(client, *postp, h, u, rip, lip, loopback)) {
+	auth_client_user_free(&u);
+	login_split_release(postp, hp);
+	single_server_detach();
+	return;
+    }
+    login_split_become(u);
+    imapd_run(*postp, rip, lip, loopback, h, u);
+    auth_client_user_free(&u);
+    login_split_done(postp, hp);
 }
 
 /* imapd_service - one client connection */
@@ -776,13 +634,11 @@ static void imapd_service(STREAM *client, const char *service, char **argv)
 	STREAM *post = login_split(client, imapd_prelogin, addr, &h);
 
 	/* only the privileged parent returns here, after the hand-over */
-	if (post != NULL) {
-	    imapd_run(post, rip, lip, loopback, h);
-	    login_split_done(&post, &h);
-	}
+	if (post != NULL)
+	    imapd_after_login(client, &post, &h, rip, lip, loopback);
 	return;
     }
-    imapd_run(client, rip, lip, loopback, NULL);
+    imapd_run(client, rip, lip, loopback, NULL, NULL);
 }
 
 /* imapd_pre_init - TLS keys are read before privileges are dropped */

@@ -1,17 +1,26 @@
 /* imapd.h - the IMAP server's session, verb table and shared helpers.
  *
- * One session per process (see imapd.c for the process design). Command
- * handlers get the parsed command and write their untagged and tagged
- * responses through imapd_* helpers; the session loop sends mailbox
- * updates (EXPUNGE/EXISTS/FETCH) after each command.
+ * A process serves one session (pre-login, or a whole unprivileged
+ * session) or, as a post-login server, many sessions of one uid (see
+ * imapd.c and imapd_post.c for the process design). Command handlers get
+ * the parsed command and write their untagged and tagged responses
+ * through imapd_* helpers; the session loop (imapd_serve.c) sends mailbox
+ * updates (EXPUNGE/EXISTS/FETCH) after each command. A handler that must
+ * wait (IDLE for DONE, FETCH for a client that reads slowly) sets
+ * s->idling or s->cont and returns without a tagged reply; the loop
+ * finishes the command later with imapd_command_done().
  */
 #ifndef IMAPD_H
 #define IMAPD_H
 
 #include "sys_defs.h"
 
+#include <time.h>
+
 #include "argv.h"
+#include "auth_client.h"
 #include "imap_parser.h"
+#include "login_split.h"
 #include "mstore.h"
 #include "stream.h"
 #include "tls.h"
@@ -22,14 +31,26 @@
 #define IMAPD_SELECTED	2
 #define IMAPD_LOGOUT	3
 
-typedef struct imapd_session {
+typedef struct imapd_session IMAPD_SESSION;
+
+/* A suspended command: called again when the client has read most of
+ * the queued output; returns true when the command is complete (its
+ * tagged reply set); free releases the context when the session ends
+ * first. */
+typedef struct imapd_cont {
+    bool    (*run)(IMAPD_SESSION *s, void *ctx);
+    void    (*free)(void *ctx);
+    void   *ctx;
+} IMAPD_CONT;
+
+struct imapd_session {
     STREAM *client;
     IMAP_PARSER *parser;
     VSTRING *out;		/* response being built */
     int     state;
     char   *user;
     char   *home;
-    const char *rip, *lip;	/* client and our address */
+    char   *rip, *lip;		/* client and our address */
     bool    secured;		/* TLS or loopback */
     bool    tls;
     MSTORE *store;
@@ -41,7 +62,23 @@ typedef struct imapd_session {
     const char *tag;		/* of the command being run */
     int     bad_count;		/* protocol errors in a row */
     bool    in_uid;		/* UID prefix */
-} IMAPD_SESSION;
+    /* session loop state (imapd_serve.c) */
+    VSTRING *inbuf;		/* client bytes read, from inpos not parsed */
+    size_t  inpos;
+    size_t  out_pos;		/* s->out bytes already written (nonblock) */
+    size_t  out_mark;		/* nonblock: write out when queued > this */
+    VSTRING *tagged;		/* the tagged reply, sent after updates */
+    VSTRING *tagbuf;		/* the command's tag (s->tag) */
+    TLS_SESSION *tls_sess;	/* TLS done in this process (not proxied) */
+    bool    nonblock;		/* post-login server: never block on output */
+    bool    dead;		/* output failed: end the session */
+    const struct imapd_verb *verb;	/* command in progress */
+    bool    idling;		/* IDLE: waiting for DONE */
+    time_t  idle_start, idle_note, idle_check;
+    IMAPD_CONT cont;		/* suspended command (run != NULL) */
+    time_t  last_input;		/* for login_timeout / imap_autologout */
+    char   *userip_key;		/* mail_max_userip_connections count */
+};
 
 typedef void (*imapd_cmd_fn)(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count);
 
@@ -84,6 +121,28 @@ int     imapd_post_login(IMAPD_SESSION *s, const char *user, const char **error_
 
 void    imapd_leftover(IMAPD_SESSION *s, VSTRING *out);
 void    imapd_handover(IMAPD_SESSION *s, const char *user, const char *mech);
+int     imapd_read_line(IMAPD_SESSION *s, VSTRING *line);
+int     imapd_open_store(IMAPD_SESSION *s, const char *user, const char *home,
+			 const char *location, const char **error_r);
+void    imapd_logged_in(IMAPD_SESSION *s, const char *tag, const char *mech);
+extern TLS_SERVER_CTX *imapd_tls_ctx;
+
+/* imapd_serve.c */
+IMAPD_SESSION *imapd_session_create(STREAM *client, const char *rip, const char *lip,
+				    bool secured);
+void    imapd_session_free(IMAPD_SESSION **sp);
+void    imapd_command_done(IMAPD_SESSION *s);
+bool    imapd_congested(const IMAPD_SESSION *s);
+void    imapd_idle_tick(IMAPD_SESSION *s, time_t now);
+int     imapd_input(IMAPD_SESSION *s);
+int     imapd_session_events(IMAPD_SESSION *s, time_t now, int *timeout_ms);
+int     imapd_session_ready(IMAPD_SESSION *s, int revents, time_t now);
+void    imapd_serve_one(IMAPD_SESSION *s);
+
+/* imapd_post.c */
+bool    imapd_post_handoff(STREAM *tcp, STREAM *client, const LOGIN_HANDOVER *h,
+			   const AUTH_CLIENT_USER *u, const char *rip, const char *lip,
+			   bool loopback);
 
 /* imap_seqset.c */
 int     imap_seqset_parse(const char *set, const MSTORE_VIEW *view, bool uid,

@@ -22,8 +22,6 @@
 #include "msg.h"
 #include "mymalloc.h"
 
-int     imapd_read_line(IMAPD_SESSION *s, VSTRING *line);
-
 /* cmd_capability - CAPABILITY */
 void    cmd_capability(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 {
@@ -102,32 +100,42 @@ void    cmd_enable(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
     vstring_free(&on);
 }
 
-/* imapd_post_login - userdb lookup (and, as root, the switch to the
- * user's uid/gid), storage open, authenticated state */
-int     imapd_post_login(IMAPD_SESSION *s, const char *user, const char **error_r)
+/* imapd_open_store - open the user's mail storage: authenticated state */
+int     imapd_open_store(IMAPD_SESSION *s, const char *user, const char *home,
+			 const char *location, const char **error_r)
 {
-    AUTH_CLIENT_USER *u = auth_client_user_alloc();
     MSTORE_SETTINGS set;
 
-    if (login_split_user(user, "imap", u, error_r) < 0) {
-	auth_client_user_free(&u);
-	return -1;
-    }
     memset(&set, 0, sizeof(set));
-    s->home = LEN(u->home) ? mystrdup(STR(u->home)) : NULL;
-    set.location = login_mail_location(u);
+    s->home = home ? mystrdup(home) : NULL;
+    set.location = location;
     set.home = s->home;
     set.separator = var_imap_hierarchy_separator[0] == '/' ? '/' : '.';
     set.quota = var_mail_quota;
-    s->store = mstore_open(&set, error_r);
-    auth_client_user_free(&u);
-    if (s->store == NULL)
+    if ((s->store = mstore_open(&set, error_r)) == NULL)
 	return -1;
     if (mstore_ensure_special(s->store, error_r) < 0)
 	msg_warn("%s: creating special-use folders: %s", user, *error_r);
     s->user = mystrdup(user);
     s->state = IMAPD_AUTH;
     return 0;
+}
+
+/* imapd_post_login - userdb lookup (unprivileged: no change of uid),
+ * storage open, authenticated state */
+int     imapd_post_login(IMAPD_SESSION *s, const char *user, const char **error_r)
+{
+    AUTH_CLIENT_USER *u = auth_client_user_alloc();
+    int     r;
+
+    if (login_split_user(user, "imap", u, error_r) < 0) {
+	auth_client_user_free(&u);
+	return -1;
+    }
+    r = imapd_open_store(s, user, LEN(u->home) ? STR(u->home) : NULL,
+			 login_mail_location(u), error_r);
+    auth_client_user_free(&u);
+    return r;
 }
 
 /* imapd_auth_done - common end of LOGIN and AUTHENTICATE */

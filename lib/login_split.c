@@ -145,6 +145,9 @@ STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
     pid_t   child;
 
     *h_r = NULL;
+    /* TLS proxies of sessions handed to a post-login server */
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+	 /* void */ ;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 	msg_warn("socketpair: %m");
 	return NULL;
@@ -158,7 +161,7 @@ STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
     if (login_split_pid == 0) {
 	close(sv[0]);
 	if (stream_fd(client) != MASTER_LISTEN_FD)
-	    close(MASTER_LISTEN_FD);
+	    server_close_listeners();
 	if (stream_fd(client) != MASTER_STATUS_FD)
 	    close(MASTER_STATUS_FD);
 	privs_drop_user(var_login_user);
@@ -192,6 +195,15 @@ STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
     h->pid = (long) child;
     if (h->left_len > 0 && stream_read(ctl, h->left, h->left_len) != (ssize_t) h->left_len)
 	h->left_len = 0;
+    /* what the proxy already passed on is part of the leftover too, so
+     * that the hand-over holds every unparsed client byte */
+    if (h->tls && stream_pending(ctl) > 0) {
+	size_t  more = stream_pending(ctl);
+
+	h->left = myrealloc(h->left, h->left_len + more + 1);
+	if (stream_read(ctl, h->left + h->left_len, more) == (ssize_t) more)
+	    h->left_len += more;
+    }
     vstring_free(&line);
     *h_r = login_split_cur = h;
     if (h->tls)
@@ -325,9 +337,38 @@ void    login_split_handover(STREAM *client, TLS_SESSION **tls, const char *tag,
     _exit(0);
 }
 
+/* login_split_release - the session went on to a post-login server */
+void    login_split_release(STREAM **postp, LOGIN_HANDOVER **hp)
+{
+    if (*postp != login_split_client)
+	stream_close(postp);
+    *postp = NULL;
+    login_split_pid = 0;			/* a TLS proxy: reaped later */
+    login_split_handover_free(hp);
+    login_split_cur = NULL;
+}
+
+/* login_split_become - the post-login side: the user's uid/gid for good */
+void    login_split_become(const AUTH_CLIENT_USER *u)
+{
+    login_split_dropped = true;
+    privs_drop((uid_t) u->uid, (gid_t) u->gid);
+}
+
 /* login_split_user - userdb lookup; as root, become the user for good */
 int     login_split_user(const char *user, const char *service, AUTH_CLIENT_USER *u,
 			 const char **error_r)
+{
+    if (login_split_lookup(user, service, u, error_r) < 0)
+	return -1;
+    if (geteuid() == 0)
+	login_split_become(u);
+    return 0;
+}
+
+/* login_split_lookup - userdb lookup (confirmed by the auth service) */
+int     login_split_lookup(const char *user, const char *service, AUTH_CLIENT_USER *u,
+			   const char **error_r)
 {
     VSTRING *path = vstring_alloc(128);
     LOGIN_HANDOVER *h = login_split_cur;
@@ -363,8 +404,6 @@ int     login_split_user(const char *user, const char *service, AUTH_CLIENT_USER
 	    *error_r = "userdb gives no uid/gid, or uid/gid 0";
 	    return -1;
 	}
-	login_split_dropped = true;
-	privs_drop((uid_t) u->uid, (gid_t) u->gid);
     } else if (u->uid >= 0 && (uid_t) u->uid != geteuid()) {
 	/* unprivileged instance: everything runs as one user */
 	msg_warn("%s: userdb uid %ld differs from ours (%ld); serving as %ld",

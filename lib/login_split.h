@@ -84,6 +84,21 @@ PH_NORETURN void login_split_handover(STREAM *client, TLS_SESSION **tls, const c
 int     login_split_user(const char *user, const char *service, AUTH_CLIENT_USER *u,
 			 const char **error_r);
 
+/* login_split_lookup - login_split_user without the change of uid/gid
+ * (as root: uid/gid checked to be set and not 0) */
+int     login_split_lookup(const char *user, const char *service, AUTH_CLIENT_USER *u,
+			   const char **error_r);
+
+/* login_split_become - as root after login_split_lookup: the user's
+ * uid/gid for good (login_split_done then exits the process) */
+void    login_split_become(const AUTH_CLIENT_USER *u);
+
+/* login_split_release - parent side, when the session went on to another
+ * process: close our copy of the stream (unless it is the client's, which
+ * the server skeleton closes), free the hand-over; a TLS proxy child is
+ * left running and reaped by a later login_split */
+void    login_split_release(STREAM **postp, LOGIN_HANDOVER **hp);
+
 /* login_split_done - parent side: release the hand-over and reap the
  * proxy; exits the process when it gave up root (see above) */
 void    login_split_done(STREAM **postp, LOGIN_HANDOVER **hp);

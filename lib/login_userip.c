@@ -5,9 +5,11 @@
  * Contract: login_userip_admit is called once a user has authenticated
  * and before the session is served. It adds this session to anvil's
  * counter "SERVICE:USER/ADDRESS" (SERVICE: imap-userip, pop3-userip) over a connection that stays open
- * for the life of the process (one process serves one session), so the
- * count drops when the session ends however it ends (anvil releases
- * what a closed client added). Over the limit the session is refused
+ * for the life of the process, so the count drops when the session ends
+ * however it ends (anvil releases what a closed client added).
+ * login_userip_admit is for a process that serves one session (the count
+ * lasts until it exits); a process serving many sessions counts each with
+ * login_userip_enter and ends it with login_userip_leave. Over the limit the session is refused
  * and its count released at once; the refusal is logged.
  *
  * Limits: mail_max_userip_connections = 0 means no limit. Without an
@@ -23,12 +25,15 @@
 #include "config.h"
 #include "login_userip.h"
 #include "msg.h"
+#include "mymalloc.h"
 #include "vstring.h"
 
 static ANVIL_CLNT *login_userip_clnt;
+static bool login_userip_once;		/* login_userip_admit was called */
 
-/* login_userip_admit - true when user may have one more session from rip */
-bool    login_userip_admit(const char *service, const char *user, const char *rip)
+/* login_userip_enter - count one more session of user from rip */
+bool    login_userip_enter(const char *service, const char *user, const char *rip,
+			   char **key_r)
 {
     VSTRING *path, *key;
     struct stat st;
@@ -36,7 +41,8 @@ bool    login_userip_admit(const char *service, const char *user, const char *ri
     long    count = 0, rate;
     bool    ok = true;
 
-    if (var_mail_max_userip_connections <= 0 || login_userip_clnt != NULL)
+    *key_r = NULL;
+    if (var_mail_max_userip_connections <= 0)
 	return true;
     path = vstring_alloc(128);
     vstring_fmt(path, "%s/%s", var_queue_directory, ANVIL_CLASS);
@@ -46,21 +52,52 @@ bool    login_userip_admit(const char *service, const char *user, const char *ri
     }
     key = vstring_alloc(128);
     vstring_fmt(key, "%s/%s", user, rip);
-    login_userip_clnt = anvil_clnt_create(STR(path));
+    if (login_userip_clnt == NULL)
+	login_userip_clnt = anvil_clnt_create(STR(path));
     if (anvil_clnt_connect(login_userip_clnt, service, STR(key), &count, &rate,
 			   &err) < 0) {
 	msg_warn("%s: mail_max_userip_connections not checked: %s", user, err);
-	anvil_clnt_free(&login_userip_clnt);
     } else if (count > var_mail_max_userip_connections) {
 	msg_info("%s: login refused: Maximum number of connections from user+IP exceeded "
 		 "(mail_max_userip_connections=%d), rip=%s", user,
 		 (int) var_mail_max_userip_connections, rip);
 	(void) anvil_clnt_disconnect(login_userip_clnt, service, STR(key), &err);
-	anvil_clnt_free(&login_userip_clnt);
 	ok = false;
+    } else {
+	*key_r = vstring_export(&key);
     }
     vstring_free(&path);
-    vstring_free(&key);
+    if (key)
+	vstring_free(&key);
+    return ok;
+}
+
+/* login_userip_leave - the session counted under *keyp ended */
+void    login_userip_leave(const char *service, char **keyp)
+{
+    const char *err;
+
+    if (*keyp == NULL)
+	return;
+    if (login_userip_clnt != NULL
+	&& anvil_clnt_disconnect(login_userip_clnt, service, *keyp, &err) < 0)
+	msg_warn("%s: anvil disconnect: %s", *keyp, err);
+    myfree(*keyp);
+    *keyp = NULL;
+}
+
+/* login_userip_admit - true when user may have one more session from rip */
+bool    login_userip_admit(const char *service, const char *user, const char *rip)
+{
+    char   *key;
+    bool    ok;
+
+    if (login_userip_once)
+	return true;
+    login_userip_once = true;
+    ok = login_userip_enter(service, user, rip, &key);
+    if (key)
+	myfree(key);			/* counted until the process ends */
     return ok;
 }
 

@@ -8,6 +8,9 @@
  * version record is wrong is renamed to NAME.corrupt, logged, and
  * recreated empty; folders are then rebuilt from their files on open.
  *
+ * Environments are shared by the stores of one process that open the
+ * same index file (LMDB forbids opening a file twice in a process).
+ *
  * Limits: the map is 8 GiB of address space (sparse on disk); a full map
  * is reported as an error.
  */
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,13 +39,100 @@ bool    mstore_mdb_corrupt(int rc)
 	|| rc == MDB_INCOMPATIBLE;
 }
 
+/*
+ * LMDB must not have one file open twice in a process (closing one handle
+ * drops the other's locks), and a post-login imapd serves several sessions
+ * of one user. So the environments of a process are shared: one per
+ * index file (device and inode), counted by its users.
+ */
+typedef struct mstore_env_ref {
+    struct mstore_env_ref *next;
+    MDB_env *env;
+    dev_t   dev;
+    ino_t   ino;
+    int     refs;
+    MDB_dbi db_meta, db_folders, db_msgs, db_expunged, db_cache;
+} MSTORE_ENV_REF;
+
+static MSTORE_ENV_REF *mstore_envs;
+
+/* mstore_env_find - an environment this process has open on path */
+static MSTORE_ENV_REF *mstore_env_find(const char *path)
+{
+    struct stat st;
+
+    if (mstore_envs == NULL || stat(path, &st) < 0)
+	return NULL;
+    for (MSTORE_ENV_REF *r = mstore_envs; r; r = r->next)
+	if (r->dev == st.st_dev && r->ino == st.st_ino)
+	    return r;
+    return NULL;
+}
+
+/* mstore_env_use - give store the shared environment r */
+static void mstore_env_use(MSTORE *store, MSTORE_ENV_REF *r)
+{
+    r->refs++;
+    store->env = r->env;
+    store->db_meta = r->db_meta;
+    store->db_folders = r->db_folders;
+    store->db_msgs = r->db_msgs;
+    store->db_expunged = r->db_expunged;
+    store->db_cache = r->db_cache;
+}
+
+/* mstore_env_remember - share store's freshly opened environment */
+static void mstore_env_remember(MSTORE *store)
+{
+    MSTORE_ENV_REF *r = mymalloc(sizeof(*r));
+    struct stat st;
+
+    memset(r, 0, sizeof(*r));
+    if (stat(store->index_path, &st) == 0) {
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+    }
+    r->env = store->env;
+    r->db_meta = store->db_meta;
+    r->db_folders = store->db_folders;
+    r->db_msgs = store->db_msgs;
+    r->db_expunged = store->db_expunged;
+    r->db_cache = store->db_cache;
+    r->refs = 1;
+    r->next = mstore_envs;
+    mstore_envs = r;
+}
+
+/* mstore_env_release - store stops using its environment; true when it
+ * was the last user (the caller closes it) */
+static bool mstore_env_release(MSTORE *store)
+{
+    for (MSTORE_ENV_REF **rp = &mstore_envs; *rp; rp = &(*rp)->next) {
+	MSTORE_ENV_REF *r = *rp;
+
+	if (r->env != store->env)
+	    continue;
+	if (--r->refs > 0)
+	    return false;
+	*rp = r->next;
+	myfree(r);
+	return true;
+    }
+    return true;
+}
+
 /* mstore_index_try - open env and DBs once; returns an LMDB code */
 static int mstore_index_try(MSTORE *store)
 {
     MDB_txn *txn;
     MDB_val key, val;
+    MSTORE_ENV_REF *shared;
     int     rc;
 
+    if ((shared = mstore_env_find(store->index_path)) != NULL) {
+	mstore_env_use(store, shared);
+	return 0;
+    }
     if ((rc = mdb_env_create(&store->env)) != 0)
 	return rc;
     mdb_env_set_maxdbs(store->env, 8);
@@ -77,6 +168,7 @@ static int mstore_index_try(MSTORE *store)
     }
     if ((rc = mdb_txn_commit(txn)) != 0)
 	goto bad;
+    mstore_env_remember(store);
     return 0;
 
 bad:
@@ -120,7 +212,7 @@ int     mstore_index_open(MSTORE *store, const char **error_r)
 /* mstore_index_close - close the environment */
 void    mstore_index_close(MSTORE *store)
 {
-    if (store->env)
+    if (store->env && mstore_env_release(store))
 	mdb_env_close(store->env);
     store->env = NULL;
 }
@@ -129,6 +221,14 @@ void    mstore_index_close(MSTORE *store)
  * index; the caller's operation failed, later ones rebuild */
 int     mstore_index_recover(MSTORE *store, int rc, const char **error_r)
 {
+    for (MSTORE_ENV_REF *r = mstore_envs; r; r = r->next) {
+	if (r->env == store->env && r->refs > 1) {
+	    /* another session of this process uses it: the last one out
+	     * (or the next process) replaces it */
+	    *error_r = "mailbox index is damaged; it will be rebuilt";
+	    return -1;
+	}
+    }
     mstore_index_close(store);
     mstore_index_aside(store, rc);
     return mstore_index_open(store, error_r);

@@ -58,6 +58,7 @@ static const char *server_type = "unix";
 static char *server_program;
 static bool server_unpriv;
 static bool server_standalone;
+static bool server_detached;		/* single server: client handed on */
 static int server_listen_fds[SERVER_MAX_LISTEN];
 static int server_listen_count;
 static long server_use_count;
@@ -367,10 +368,12 @@ PH_NORETURN void single_server_main(int argc, char **argv, single_service_fn ser
             server_status(0);
             STREAM *sp = stream_fdopen(fd, true);
 
+            server_detached = false;
             service(sp, server_service, server_args);
             /* Let the last reply reach the client even when it is still
-             * sending (pipelined input after a fatal error). */
-            if (server_is_inet(stream_fd(sp)) && stream_flush(sp) == 0)
+             * sending (pipelined input after a fatal error); not when the
+             * connection went on to another process. */
+            if (!server_detached && server_is_inet(stream_fd(sp)) && stream_flush(sp) == 0)
                 iostuff_linger_close(stream_fd(sp), 2000, 1024 * 1024);
             stream_close(&sp);
             if (++server_use_count >= var_max_use)
@@ -381,6 +384,28 @@ PH_NORETURN void single_server_main(int argc, char **argv, single_service_fn ser
             break;
         }
     }
+}
+
+/* single_server_detach - the client went on to another process */
+void single_server_detach(void)
+{
+    server_detached = true;
+}
+
+/* server_close_listeners - in a forked child: close master's listeners */
+void server_close_listeners(void)
+{
+    if (server_standalone)
+        return;
+    for (int i = 0; i < server_listen_count; i++)
+        if (server_listen_fds[i] >= 0)
+            (void) close(server_listen_fds[i]);
+}
+
+/* server_is_standalone - started with -S (no master) */
+bool server_is_standalone(void)
+{
+    return server_standalone;
 }
 
 /* ------------------------------------------------------------------ */

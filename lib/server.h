@@ -56,6 +56,18 @@ typedef void (*single_service_fn)(STREAM *client, const char *service, char **ar
 PH_NORETURN void single_server_main(int argc, char **argv, single_service_fn service,
 				    const SERVER_OPTS *opts);
 
+/* single_server_detach - called by a single server's service when the
+ * client connection went on to another process: the skeleton then only
+ * closes its copy (no shutdown, no lingering close) */
+void single_server_detach(void);
+
+/* server_close_listeners - close master's listening sockets (in a child
+ * forked from a server, which must not hold them) */
+void server_close_listeners(void);
+
+/* server_is_standalone - true with -S (no master, no status pipe) */
+bool server_is_standalone(void);
+
 /* Multi server: on_connect gets a new client fd; the daemon registers it
  * with events.h and calls multi_server_disconnect(fd) when done (which
  * closes it). The loop is event_run(). */

@@ -32,7 +32,8 @@
  *  - Flags are latched (STREAM_F_*) but do not block later calls: after a
  *    read timeout a server can still write its "421 timeout" reply.
  *
- * Limits: buffers are STREAM_BUFSIZE bytes each; stream_getline never
+ * Limits: buffers are STREAM_BUFSIZE bytes each, allocated on first use
+ * (an idle connection that never read or wrote costs none); stream_getline never
  * stores more than the caller's limit, whatever the peer sends.
  */
 #include "sys_defs.h"
@@ -123,9 +124,9 @@ STREAM *stream_fdopen(int fd, bool owned)
     sp->orig_fl = -1;
     sp->timeout = 0;
     sp->flags = 0;
-    sp->rbuf = mymalloc(STREAM_BUFSIZE);
+    sp->rbuf = NULL;			/* allocated on first use */
     sp->rpos = sp->rlen = 0;
-    sp->wbuf = mymalloc(STREAM_BUFSIZE);
+    sp->wbuf = NULL;
     sp->wlen = 0;
     sp->rd = stream_raw_read;
     sp->wr = stream_raw_write;
@@ -147,8 +148,10 @@ int     stream_close(STREAM **spp)
         (void) fcntl(sp->fd, F_SETFL, sp->orig_fl);
     if (sp->owned && sp->fd >= 0 && close(sp->fd) < 0 && errno != EINTR)
         ret = -1;
-    myfree(sp->rbuf);
-    myfree(sp->wbuf);
+    if (sp->rbuf)
+        myfree(sp->rbuf);
+    if (sp->wbuf)
+        myfree(sp->wbuf);
     myfree(sp);
     *spp = 0;
     return ret;
@@ -293,6 +296,8 @@ static ssize_t stream_fill(STREAM *sp)
         return -1;
     deadline = stream_deadline(sp);
     sp->rpos = sp->rlen = 0;
+    if (sp->rbuf == NULL)
+        sp->rbuf = mymalloc(STREAM_BUFSIZE);
     for (;;) {
         bool    want_write = false;
         ssize_t n = sp->rd(sp, sp->rbuf, STREAM_BUFSIZE, sp->ctx, &want_write);
@@ -439,6 +444,8 @@ int     stream_write(STREAM *sp, const void *buf, size_t len)
 {
     const char *cp = buf;
 
+    if (sp->wbuf == NULL)
+        sp->wbuf = mymalloc(STREAM_BUFSIZE);
     if (len <= STREAM_BUFSIZE - sp->wlen) {
         memcpy(sp->wbuf + sp->wlen, cp, len);
         sp->wlen += len;

@@ -443,16 +443,22 @@ def children_of(parents):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
-def test_login_split_as_root(instance_factory):
+@pytest.mark.parametrize("client_limit", [1, 1000])
+def test_login_split_as_root(instance_factory, client_limit):
+    """Root instance: pre-login as login_user; after login the session is
+    served as the mail user: by the root process that gave up root for good
+    (imapd_client_limit = 1), or by a post-login server of that uid, which
+    is not one of master's children (imapd_client_limit > 1)."""
     from instance import ensure_user
     inst = instance_factory(root=True)
     mailuser = ensure_user("phvmail")
     owner = ensure_user(inst.mail_owner)
+    extra = {"imapd_client_limit": str(client_limit)}
     for tls in (False, True):
         if tls:
             inst.stop()
             inst = instance_factory(root=True)
-        setup_imap(inst, tls=tls, uid=mailuser.pw_uid, gid=mailuser.pw_gid)
+        setup_imap(inst, tls=tls, uid=mailuser.pw_uid, gid=mailuser.pw_gid, extra=extra)
         # before login: a root parent and a pre-login child as login_user
         r = Raw(inst.imaps_port if tls else inst.imap_port) if not tls else None
         if tls:
@@ -472,15 +478,24 @@ def test_login_split_as_root(instance_factory):
         m.append("INBOX", None, None, b"Subject: split\r\n\r\nsplit\r\n")
         m.select("INBOX")
         assert m.fetch("1", "(BODY[TEXT])")[1][0][1] == b"split\r\n"
-        # after login the serving process runs as the mail user
-        served = [p for p in inst.children("imapd") if proc_uid(p) == mailuser.pw_uid]
-        assert served
         st = os.stat(os.path.join(inst.home, "Maildir"))
         assert st.st_uid == mailuser.pw_uid
+        # after login the serving process runs as the mail user
+        served = [p for p in inst.processes() if proc_uid(p) == mailuser.pw_uid]
+        assert len(served) == 1, served
+        masters_children = inst.children("imapd")
+        if client_limit == 1:
+            assert served[0] in masters_children
+        else:
+            assert served[0] not in masters_children
+            assert "post-login server for uid %d" % mailuser.pw_uid in inst.log()
+            # master's imapd processes stay root (pre-login parents only)
+            assert {proc_uid(p) for p in masters_children} <= {0, None}
         m.logout()
-        # a process that gave up root never takes the next connection
-        inst.wait_for(lambda: all(proc_uid(p) is None for p in served),
-                      what="post-login imapd exit")
+        if client_limit == 1:
+            # a process that gave up root never takes the next connection
+            inst.wait_for(lambda: all(proc_uid(p) is None for p in served),
+                          what="post-login imapd exit")
 
 
 @pytest.mark.skipif(not shutil.which("curl"), reason="curl not installed")
