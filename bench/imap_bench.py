@@ -10,9 +10,11 @@ cold: no index, no cache, all mail in new/. The page cache is not
 dropped (both copies were just written; the comparison is fair, the
 figures are "cold index", not "cold disk").
 
-Both servers run privately, unprivileged sessions (user phtest), on
-loopback ports: a Posthorn instance (tests/integration/instance.py: auth +
-imapd, passwd-file users, mail_location = maildir:~/Maildir) and
+Both servers run privately as root, as installed, with the sessions as
+one mail user (phbench), on loopback ports: a Posthorn root instance
+(tests/integration/instance.py: auth + imapd with its pre-login processes
+and post-login servers, passwd-file users, mail_location =
+maildir:~/Maildir) and
 `dovecot -c CONFIG` with its own base_dir, passwd-file passdb/userdb and
 the same mail_location. The client is build/bench/imap_load (C), so the
 client is never the bottleneck. Per size and server:
@@ -23,7 +25,9 @@ client is never the bottleneck. Per size and server:
   SEARCH SUBJECT needle twice.
 Then with the smallest size: --idle connections LOGIN, SELECT INBOX, IDLE
 at once, and the summed RSS and PSS (/proc/PID/smaps_rollup) of every
-imapd process (Posthorn) and every imap + imap-login process (Dovecot).
+imapd process of the instance (Posthorn: master's pre-login parents and
+the post-login servers, which are not master's children) and every imap +
+imap-login process (Dovecot).
 Prints a table with both figures and the ratio Posthorn/Dovecot (< 1:
 Posthorn is faster or smaller). Sanity: both servers must return the same
 number of FETCH responses and the same total body bytes, or it exits 1.
@@ -42,7 +46,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from instance import BUILD, Instance, free_port  # noqa: E402
+from instance import BUILD, Instance, ensure_user, free_port  # noqa: E402
 
 LOAD = os.path.join(BUILD, "bench", "imap_load")
 PASS = "secret"
@@ -125,10 +129,10 @@ def tree_pids(root_pid):
     return out
 
 
-def memory(root_pid, exes):
-    """(processes, RSS KiB, PSS KiB) summed over root_pid's tree whose exe is in exes."""
+def memory(pids, exes):
+    """(processes, RSS KiB, PSS KiB) summed over pids whose exe is in exes."""
     n = rss = pss = 0
-    for pid in tree_pids(root_pid):
+    for pid in pids:
         try:
             exe = os.readlink(f"/proc/{pid}/exe")
             if exe not in exes:
@@ -146,7 +150,7 @@ def memory(root_pid, exes):
     return n, rss, pss
 
 
-def idle_memory(port, user, n, root_pid, exes):
+def idle_memory(port, user, n, pids, exes):
     """n connections in IDLE; (setup seconds, processes, RSS, PSS)."""
     p = subprocess.Popen([LOAD, "-u", user, "-w", PASS, "127.0.0.1", str(port), "idle", str(n)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -155,7 +159,7 @@ def idle_memory(port, user, n, root_pid, exes):
         if not line or line[0] != "ready":
             raise RuntimeError(f"idle: {line}")
         time.sleep(2)
-        procs, rss, pss = memory(root_pid, exes)
+        procs, rss, pss = memory(pids(), exes)
         p.stdin.write("\n")
         p.stdin.flush()
         done = p.stdout.readline().split()
@@ -172,16 +176,21 @@ class Posthorn:
     name = "posthorn"
 
     def __init__(self, users, maxproc):
-        self.inst = Instance()
+        # as installed: master runs as root, imapd splits into pre-login
+        # (login_user) and post-login servers running as the mail uid
+        self.inst = Instance(root=True)
+        mailuser = ensure_user("phbench")
+        self.uid, self.gid = mailuser.pw_uid, mailuser.pw_gid
         path = os.path.join(self.inst.dir, "users")
         with open(path, "w") as f:
             for user, home in users:
-                f.write(f"{user}:{{PLAIN}}{PASS}:{self.inst.uid}:{self.inst.gid}::{home}::\n")
+                f.write(f"{user}:{{PLAIN}}{PASS}:{self.uid}:{self.gid}::{home}::\n")
         self.port = free_port()
         self.inst.write_main_cf({"auth_passdb": f"passwd-file:{path}",
                                  "auth_userdb": f"passwd-file:{path}",
                                  "auth_failure_delay": "0",
                                  "mail_location": "maildir:~/Maildir",
+                                 "mail_max_userip_connections": str(2 * maxproc),
                                  "default_process_limit": str(maxproc)})
         self.inst.write_master_cf("auth unix - n n - 1 auth\n"
                                   "auth-userdb unix - n n - 1 auth\n"
@@ -191,8 +200,10 @@ class Posthorn:
                            what="auth socket")
         self.exes = {os.path.realpath(os.path.join(BUILD, "libexec", "imapd"))}
 
-    def root_pid(self):
-        return self.inst.master_pid()
+    def pids(self):
+        # post-login servers are not master's children: every process of
+        # the instance counts
+        return self.inst.processes()
 
     def stop(self):
         self.inst.teardown()
@@ -261,8 +272,8 @@ protocol imap {{
         time.sleep(0.5)
         self.exes = {"/usr/lib/dovecot/imap", "/usr/lib/dovecot/imap-login"}
 
-    def root_pid(self):
-        return self.pid
+    def pids(self):
+        return tree_pids(self.pid)
 
     def stop(self):
         subprocess.run(["dovecot", "-c", self.conf, "stop"], capture_output=True, timeout=60)
@@ -332,7 +343,7 @@ def main():
         ph = Posthorn([(f"u{n}@example.com", os.path.join(work, "ph", f"u{n}")) for n in sizes],
                       maxproc)
         servers.append(ph)
-        uid, gid = ph.inst.uid, ph.inst.gid
+        uid, gid = ph.uid, ph.gid
         dcdir = os.path.join(work, "dovecot")
         os.makedirs(dcdir)
         dc = Dovecot(dcdir, [(f"u{n}@example.com", os.path.join(work, "dc", f"u{n}"))
@@ -358,7 +369,7 @@ def main():
         if args.idle:
             n = sizes[0]
             for srv in (ph, dc):
-                res = idle_memory(srv.port, f"u{n}@example.com", args.idle, srv.root_pid(),
+                res = idle_memory(srv.port, f"u{n}@example.com", args.idle, srv.pids,
                                   srv.exes)
                 srv.idle = res
                 print(f"# {srv.name} idle x{args.idle}: done", flush=True)
