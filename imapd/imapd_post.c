@@ -18,9 +18,8 @@
  *
  * Hand-over: one message carrying the client's socket (SCM_RIGHTS: the
  * client's TCP connection, or the pre-login process's TLS proxy socket)
- * and a line "IMAP1 tag user mech tls secured rip lip home mail left-len"
- * (tab-separated, no tab/CR/LF in any field), then left-len bytes the
- * client sent past its login command. The server answers "OK" when it
+ * and the line of login_post_format() (lib/login_split.c), then the
+ * bytes the client sent past its login command. The server answers "OK" when it
  * took the session or "FULL"; on anything else the root process serves
  * the session itself as before (becomes the user and exits after it).
  *
@@ -63,8 +62,6 @@
 #include "privs.h"
 #include "server.h"
 
-#define POST_MAX_LINE	4096
-#define POST_MAX_LEFT	(1024 * 1024 + 65536)
 #define POST_IO_TIMEOUT	5
 
 /* imapd_post_addr - the abstract socket address of uid/gid's server */
@@ -82,12 +79,6 @@ static socklen_t imapd_post_addr(struct sockaddr_un *sun, long uid, long gid)
     n = snprintf(sun->sun_path + 1, sizeof(sun->sun_path) - 1, "posthorn/imap-post/%016llx/%ld.%ld",
 		 (unsigned long long) h, uid, gid);
     return (socklen_t) (offsetof(struct sockaddr_un, sun_path) + 1 + (size_t) n);
-}
-
-/* imapd_post_field_ok - a hand-over field: no tab, CR or LF */
-static bool imapd_post_field_ok(const char *s)
-{
-    return strpbrk(s, "\t\r\n") == NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -129,23 +120,23 @@ static void post_end(size_t i)
 }
 
 /* post_read_handover - read a hand-over from a root imapd process:
- * *fd_r the client socket, the header fields in *fields, the leftover
+ * *fd_r the client socket, the parsed line in *post_r, the leftover
  * bytes in left; 0 or -1 */
-static int post_read_handover(int cfd, int *fd_r, ARGV **fields, VSTRING *left)
+static int post_read_handover(int cfd, int *fd_r, LOGIN_POST **post_r, VSTRING *left)
 {
-    char    buf[POST_MAX_LINE];
+    char    buf[4096];
     char    cbuf[CMSG_SPACE(sizeof(int))];
     struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 	.msg_controllen = sizeof(cbuf)};
     struct cmsghdr *cm;
     VSTRING *line = vstring_alloc(256);
-    char   *nl, *end;
+    const char *err;
+    char   *nl;
     ssize_t n;
-    unsigned long want;
 
     *fd_r = -1;
-    *fields = NULL;
+    *post_r = NULL;
     if ((n = recvmsg(cfd, &mh, MSG_CMSG_CLOEXEC)) <= 0)
 	goto bad;
     if ((cm = CMSG_FIRSTHDR(&mh)) != NULL && cm->cmsg_level == SOL_SOCKET
@@ -155,24 +146,19 @@ static int post_read_handover(int cfd, int *fd_r, ARGV **fields, VSTRING *left)
 	goto bad;
     vstring_catn(line, buf, (size_t) n);
     while ((nl = memchr(STR(line), '\n', LEN(line))) == NULL) {
-	if (LEN(line) >= POST_MAX_LINE || (n = read(cfd, buf, sizeof(buf))) <= 0)
+	if (LEN(line) > LOGIN_POST_MAX_LINE || (n = read(cfd, buf, sizeof(buf))) <= 0)
 	    goto bad;
 	vstring_catn(line, buf, (size_t) n);
     }
     vstring_catn(left, nl + 1, (size_t) (STR(line) + LEN(line) - nl - 1));
     vstring_truncate(line, (size_t) (nl - STR(line)));
-    *fields = argv_split(STR(line), "\t");
-    if ((*fields)->argc != 11 || strcmp((*fields)->argv[0], "IMAP1") != 0)
+    if (memchr(STR(line), 0, LEN(line)) != NULL
+	|| (*post_r = login_post_parse(STR(line), &err)) == NULL || LEN(left) > (*post_r)->left_len)
 	goto bad;
-    errno = 0;
-    want = strtoul((*fields)->argv[10], &end, 10);
-    if (*end || errno || !isdigit((unsigned char) (*fields)->argv[10][0]) || want > POST_MAX_LEFT
-	|| LEN(left) > want)
-	goto bad;
-    while (LEN(left) < want) {
-	size_t  room = want - LEN(left) < sizeof(buf) ? want - LEN(left) : sizeof(buf);
+    while (LEN(left) < (*post_r)->left_len) {
+	size_t  want = (*post_r)->left_len - LEN(left);
 
-	if ((n = read(cfd, buf, room)) <= 0)
+	if ((n = read(cfd, buf, want < sizeof(buf) ? want : sizeof(buf))) <= 0)
 	    goto bad;
 	vstring_catn(left, buf, (size_t) n);
     }
@@ -184,21 +170,18 @@ bad:
     if (*fd_r >= 0)
 	(void) close(*fd_r);
     *fd_r = -1;
-    if (*fields)
-	argv_free(fields);
+    login_post_free(post_r);
     return -1;
 }
 
 /* post_start_session - the authenticated state of a handed-over session */
-static void post_start_session(int fd, ARGV *f, VSTRING *left)
+static void post_start_session(int fd, const LOGIN_POST *p, VSTRING *left)
 {
-    const char *tag = f->argv[1], *user = f->argv[2], *mech = f->argv[3];
     IMAPD_SESSION *s;
     const char *err;
 
-    s = imapd_session_create(stream_fdopen(fd, true), f->argv[6], f->argv[7],
-			     strcmp(f->argv[5], "1") == 0);
-    s->tls = strcmp(f->argv[4], "1") == 0;
+    s = imapd_session_create(stream_fdopen(fd, true), p->rip, p->lip, p->secured);
+    s->tls = p->tls;
     s->nonblock = true;
     (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     vstring_catn(s->inbuf, STR(left), LEN(left));
@@ -207,22 +190,22 @@ static void post_start_session(int fd, ARGV *f, VSTRING *left)
 	post_sess = myrealloc(post_sess, post_size * sizeof(*post_sess));
     }
     post_sess[post_count++] = s;
-    if (!login_userip_enter("imap-userip", user, s->rip, &s->userip_key)) {
-	imapd_send(s, "%s NO [UNAVAILABLE] %s\r\n* BYE Logging out\r\n", tag,
+    if (!login_userip_enter("imap-userip", p->user, s->rip, &s->userip_key)) {
+	imapd_send(s, "%s NO [UNAVAILABLE] %s\r\n* BYE Logging out\r\n", p->tag,
 		   login_userip_reason());
 	s->state = IMAPD_LOGOUT;
 	imapd_flush(s);
 	return;
     }
-    if (imapd_open_store(s, user, *f->argv[8] ? f->argv[8] : NULL, f->argv[9], &err) < 0) {
-	msg_warn("%s: login refused: %s", user, err);
+    if (imapd_open_store(s, p->user, *p->home ? p->home : NULL, p->mail, &err) < 0) {
+	msg_warn("%s: login refused: %s", p->user, err);
 	imapd_send(s, "%s NO [UNAVAILABLE] Internal error occurred. Refer to server log.\r\n"
-		   "* BYE Logging out\r\n", tag);
+		   "* BYE Logging out\r\n", p->tag);
 	s->state = IMAPD_LOGOUT;
 	imapd_flush(s);
 	return;
     }
-    imapd_logged_in(s, tag, mech);
+    imapd_logged_in(s, p->tag, p->mech);
     (void) imapd_input(s);
 }
 
@@ -233,7 +216,7 @@ static void post_accept(void)
     socklen_t len = sizeof(cred);
     struct timeval tv = {.tv_sec = POST_IO_TIMEOUT};
     VSTRING *left;
-    ARGV   *fields;
+    LOGIN_POST *post = NULL;
     int     cfd, fd;
 
     if ((cfd = accept4(post_listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
@@ -250,19 +233,17 @@ static void post_accept(void)
     (void) setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     (void) setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     left = vstring_alloc(256);
-    if (post_read_handover(cfd, &fd, &fields, left) < 0) {
+    if (post_read_handover(cfd, &fd, &post, left) < 0) {
 	msg_warn("post-login server: bad hand-over from pid %ld", (long) cred.pid);
     } else if (post_count >= (size_t) var_imapd_client_limit) {
 	(void) iostuff_write_all(cfd, "FULL\n", 5);
 	(void) close(fd);
-	argv_free(&fields);
     } else if (iostuff_write_all(cfd, "OK\n", 3) < 0) {
 	(void) close(fd);			/* root serves it after all */
-	argv_free(&fields);
     } else {
-	post_start_session(fd, fields, left);
-	argv_free(&fields);
+	post_start_session(fd, post, left);
     }
+    login_post_free(&post);
     vstring_free(&left);
     (void) close(cfd);
     if (post_count >= (size_t) var_imapd_client_limit)
@@ -287,6 +268,7 @@ static PH_NORETURN void imapd_post_server(long uid, long gid, int ready_fd)
 	rl.rlim_cur = rl.rlim_max > 1048576 ? 1048576 : rl.rlim_max;
 	(void) setrlimit(RLIMIT_NOFILE, &rl);
     }
+    login_userip_prepare();		/* anvil is out of the user's reach */
     privs_drop((uid_t) uid, (gid_t) gid);
     if (imapd_tls_ctx)
 	tls_server_free(&imapd_tls_ctx);	/* TLS stays in pre-login */
@@ -366,7 +348,7 @@ static int imapd_post_spawn(const struct sockaddr_un *sun, socklen_t len, long u
     int     lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int     ready[2];
     struct pollfd pfd;
-    pid_t   pid;
+    pid_t   pid, master_pid;
 
     if (lfd < 0) {
 	msg_warn("post-login server: socket: %m");
@@ -382,6 +364,7 @@ static int imapd_post_spawn(const struct sockaddr_un *sun, socklen_t len, long u
 	msg_warn("post-login server: bind: %m");
 	return -1;
     }
+    master_pid = getppid();			/* we are master's child */
     if (pipe2(ready, O_CLOEXEC) < 0) {
 	msg_warn("post-login server: pipe: %m");
 	(void) close(lfd);
@@ -395,14 +378,12 @@ static int imapd_post_spawn(const struct sockaddr_un *sun, socklen_t len, long u
 	return -1;
     }
     if (pid == 0) {
-	pid_t   master = getppid();
-
 	/* the server is nobody's child: no zombie in a root process */
 	if (fork() != 0)
 	    _exit(0);
 	(void) setsid();
 	(void) close(ready[0]);
-	post_master_pid = master;
+	post_master_pid = master_pid;
 	post_listen_fd = lfd;
 	server_close_listeners();
 	(void) close(stream_fd(tcp));
@@ -461,9 +442,13 @@ bool    imapd_post_handoff(STREAM *tcp, STREAM *client, const LOGIN_HANDOVER *h,
 			   const AUTH_CLIENT_USER *u, const char *rip, const char *lip,
 			   bool loopback)
 {
-    const char *home = LEN(u->home) ? STR(u->home) : "";
-    const char *mail = login_mail_location(u);
-    VSTRING *hdr, *left;
+    LOGIN_POST post = {
+	.tag = h->tag, .user = h->user, .mech = h->mech, .tls = h->tls,
+	.secured = loopback || h->tls, .rip = rip, .lip = lip,
+	.home = LEN(u->home) ? STR(u->home) : "", .mail = login_mail_location(u),
+	.left_len = h->left_len,
+    };
+    VSTRING *hdr;
     char    cbuf[CMSG_SPACE(sizeof(int))], reply[16];
     struct iovec iov;
     struct msghdr mh;
@@ -475,21 +460,18 @@ bool    imapd_post_handoff(STREAM *tcp, STREAM *client, const LOGIN_HANDOVER *h,
 
     if (server_is_standalone() || u->uid <= 0 || u->gid <= 0)
 	return false;
-    if (!imapd_post_field_ok(home) || !imapd_post_field_ok(mail)
-	|| !imapd_post_field_ok(h->tag) || !imapd_post_field_ok(h->mech)
-	|| !imapd_post_field_ok(rip) || !imapd_post_field_ok(lip)) {
+    hdr = vstring_alloc(256);
+    if (!login_post_format(hdr, &post)) {
 	msg_warn("%s: home or mail location unusable for a hand-over: served here", h->user);
+	vstring_free(&hdr);
 	return false;
     }
-    if ((fd = imapd_post_connect(u->uid, u->gid, tcp, client)) < 0)
+    if ((fd = imapd_post_connect(u->uid, u->gid, tcp, client)) < 0) {
+	vstring_free(&hdr);
 	return false;
+    }
     (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    left = vstring_alloc(256);
-    vstring_catn(left, h->left, h->left_len);
-    hdr = vstring_alloc(256);
-    vstring_fmt(hdr, "IMAP1\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%zu\n", h->tag, h->user, h->mech,
-		h->tls ? 1 : 0, (loopback || h->tls) ? 1 : 0, rip, lip, home, mail, LEN(left));
     memset(&mh, 0, sizeof(mh));
     iov.iov_base = STR(hdr);
     iov.iov_len = LEN(hdr);
@@ -503,19 +485,17 @@ bool    imapd_post_handoff(STREAM *tcp, STREAM *client, const LOGIN_HANDOVER *h,
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(cm), &cfd, sizeof(int));
     if (sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t) LEN(hdr)
-	&& iostuff_write_all(fd, STR(left), LEN(left)) == 0
+	&& iostuff_write_all(fd, h->left, h->left_len) == 0
 	&& (n = read(fd, reply, sizeof(reply) - 1)) > 0) {
 	reply[n] = 0;
 	ok = strcmp(reply, "OK\n") == 0;
 	if (!ok && strcmp(reply, "FULL\n") != 0)
 	    msg_warn("post-login server for uid %ld: unexpected reply", u->uid);
     }
-    if (!ok) {
+    if (!ok)
 	msg_info("%s: no post-login server took the session: served by pid %ld",
 		 h->user, (long) getpid());
-    }
     vstring_free(&hdr);
-    vstring_free(&left);
     (void) close(fd);
     return ok;
 }

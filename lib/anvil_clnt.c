@@ -97,6 +97,12 @@ static int anvil_clnt_open(ANVIL_CLNT *ac, const char **error_r)
     return 0;
 }
 
+/* anvil_clnt_prepare - connect now (before a privilege drop) */
+int     anvil_clnt_prepare(ANVIL_CLNT *ac, const char **error_r)
+{
+    return anvil_clnt_open(ac, error_r);
+}
+
 /* anvil_clnt_send - send one request for service:addr */
 static int anvil_clnt_send(ANVIL_CLNT *ac, const char *request, const char *service,
 			   const char *addr, const char **error_r)

@@ -37,6 +37,10 @@ ANVIL_CLNT *anvil_clnt_create(const char *path);
 /* anvil_clnt_free - close and NULL the caller's pointer */
 void anvil_clnt_free(ANVIL_CLNT **acp);
 
+/* anvil_clnt_prepare - connect now (a process about to lose the right
+ * to open the socket keeps the connection); 0 or -1 */
+int anvil_clnt_prepare(ANVIL_CLNT *ac, const char **error_r);
+
 /* anvil_clnt_connect - one more connection from addr to service; the
  * simultaneous count and the connection rate including this one */
 int anvil_clnt_connect(ANVIL_CLNT *ac, const char *service, const char *addr,

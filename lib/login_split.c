@@ -51,6 +51,7 @@
 #include "config.h"
 #include "iostuff.h"
 #include "login_split.h"
+#include "login_userip.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "privs.h"
@@ -114,6 +115,112 @@ LOGIN_HANDOVER *login_split_parse_report(const char *line, const char **error_r)
     h->left = mymalloc(left + 1);
     argv_free(&f);
     return h;
+}
+
+/* login_post_field_ok - a hand-over field: no separator, CR or LF */
+static bool login_post_field_ok(const char *f, bool may_be_empty)
+{
+    return f != NULL && (may_be_empty || *f) && strpbrk(f, "\t\r\n") == NULL;
+}
+
+/* login_post_format - the post-login hand-over line */
+bool    login_post_format(VSTRING *out, const LOGIN_POST *p)
+{
+    const char *must[] = {p->tag, p->user, p->mech, p->rip, p->lip, p->mail};
+
+    vstring_reset(out);
+    for (size_t i = 0; i < PH_ARRAY_LEN(must); i++)
+	if (!login_post_field_ok(must[i], false))
+	    return false;
+    if (!login_post_field_ok(p->home, true) || p->left_len > LOGIN_POST_MAX_LEFT)
+	return false;
+    vstring_fmt(out, "POST1\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%zu\n", p->tag, p->user,
+		p->mech, p->tls ? 1 : 0, p->secured ? 1 : 0, p->rip, p->lip, p->home, p->mail,
+		p->left_len);
+    return LEN(out) <= LOGIN_POST_MAX_LINE;
+}
+
+/* login_post_parse - parse a post-login hand-over line */
+LOGIN_POST *login_post_parse(const char *line, const char **error_r)
+{
+    size_t  len = strlen(line), left = 0;
+    LOGIN_POST *p;
+    char   *f[11], *cp;
+    int     n = 0;
+
+    if (len > LOGIN_POST_MAX_LINE) {
+	*error_r = "line too long";
+	return NULL;
+    }
+    if (strpbrk(line, "\r\n") != NULL) {
+	*error_r = "CR or LF in a field";
+	return NULL;
+    }
+    /* one block: the struct, then the line, split in place (empty
+     * fields kept: home may be empty) */
+    p = mymalloc(sizeof(*p) + len + 1);
+    memset(p, 0, sizeof(*p));
+    cp = memcpy((char *) (p + 1), line, len + 1);
+    for (;;) {
+	char   *tab = strchr(cp, '\t');
+
+	if (n == (int) PH_ARRAY_LEN(f))
+	    goto bad_count;
+	f[n++] = cp;
+	if (tab == NULL)
+	    break;
+	*tab = 0;
+	cp = tab + 1;
+    }
+    if (n != (int) PH_ARRAY_LEN(f))
+	goto bad_count;
+    if (strcmp(f[0], "POST1") != 0) {
+	*error_r = "unknown hand-over version";
+	goto bad;
+    }
+    for (int i = 1; i <= 9; i++) {
+	if (*f[i] == 0 && i != 8) {
+	    *error_r = "empty field";
+	    goto bad;
+	}
+    }
+    if ((strcmp(f[4], "0") != 0 && strcmp(f[4], "1") != 0)
+	|| (strcmp(f[5], "0") != 0 && strcmp(f[5], "1") != 0)) {
+	*error_r = "bad flag";
+	goto bad;
+    }
+    /* digits only: no sign, space or wrap-around as strtoul would take */
+    for (cp = f[10]; *cp >= '0' && *cp <= '9' && left <= LOGIN_POST_MAX_LEFT; cp++)
+	left = left * 10 + (size_t) (*cp - '0');
+    if (*cp || cp == f[10] || left > LOGIN_POST_MAX_LEFT) {
+	*error_r = "bad leftover length";
+	goto bad;
+    }
+    p->tag = f[1];
+    p->user = f[2];
+    p->mech = f[3];
+    p->tls = f[4][0] == '1';
+    p->secured = f[5][0] == '1';
+    p->rip = f[6];
+    p->lip = f[7];
+    p->home = f[8];
+    p->mail = f[9];
+    p->left_len = left;
+    return p;
+
+bad_count:
+    *error_r = "wrong number of fields";
+bad:
+    myfree(p);
+    return NULL;
+}
+
+/* login_post_free - release a parsed hand-over line */
+void    login_post_free(LOGIN_POST **pp)
+{
+    if (*pp)
+	myfree(*pp);
+    *pp = NULL;
 }
 
 /* login_split_handover_free - release a parsed report */
@@ -351,6 +458,7 @@ void    login_split_release(STREAM **postp, LOGIN_HANDOVER **hp)
 /* login_split_become - the post-login side: the user's uid/gid for good */
 void    login_split_become(const AUTH_CLIENT_USER *u)
 {
+    login_userip_prepare();
     login_split_dropped = true;
     privs_drop((uid_t) u->uid, (gid_t) u->gid);
 }

@@ -57,6 +57,32 @@ STREAM *login_split(STREAM *client, login_split_prelogin_fn prelogin, void *ctx,
  * filled) and pid 0, or NULL with *error_r (static text). No I/O. */
 LOGIN_HANDOVER *login_split_parse_report(const char *line, const char **error_r);
 
+/* A session passed from a root process to a post-login server (imapd):
+ * one line "POST1 tag user mech tls secured rip lip home mail left-len"
+ * (tab-separated; home may be empty), then left-len client bytes. */
+typedef struct login_post {
+    const char *tag, *user, *mech, *rip, *lip, *home, *mail;
+    bool    tls;		/* the pre-login process proxies TLS */
+    bool    secured;		/* TLS or what the daemon counts as secure */
+    size_t  left_len;		/* at most LOGIN_POST_MAX_LEFT */
+} LOGIN_POST;
+
+#define LOGIN_POST_MAX_LEFT	(1024 * 1024 + 65536)
+#define LOGIN_POST_MAX_LINE	8192
+
+/* login_post_format - the hand-over line with its LF into out (reset
+ * first); false when a field cannot be sent (tab, CR or LF anywhere; an
+ * empty tag, user, mech, rip, lip or mail; a line over
+ * LOGIN_POST_MAX_LINE) */
+bool    login_post_format(VSTRING *out, const LOGIN_POST *p);
+
+/* login_post_parse - the line (LF removed) back into a LOGIN_POST (one
+ * allocation; free with login_post_free); NULL with *error_r (static) */
+LOGIN_POST *login_post_parse(const char *line, const char **error_r);
+
+/* login_post_free - release a parsed hand-over line; NULLs *pp */
+void    login_post_free(LOGIN_POST **pp);
+
 /* login_split_handover_free - release a hand-over; NULLs *hp */
 void    login_split_handover_free(LOGIN_HANDOVER **hp);
 

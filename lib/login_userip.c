@@ -12,6 +12,11 @@
  * login_userip_enter and ends it with login_userip_leave. Over the limit the session is refused
  * and its count released at once; the refusal is logged.
  *
+ * A process that gives up root calls login_userip_prepare first: the
+ * anvil socket is in the mail system's private directory, which the
+ * mail users cannot reach; the connection made as root is kept (if it
+ * breaks later, the limit is not checked and that is logged).
+ *
  * Limits: mail_max_userip_connections = 0 means no limit. Without an
  * anvil service (no private/anvil socket) or when anvil fails, logins
  * are allowed (anvil is a limit, not an authentication step); a failure
@@ -19,6 +24,7 @@
  */
 #include "sys_defs.h"
 
+#include <errno.h>
 #include <sys/stat.h>
 
 #include "anvil_clnt.h"
@@ -31,12 +37,42 @@
 static ANVIL_CLNT *login_userip_clnt;
 static bool login_userip_once;		/* login_userip_admit was called */
 
+/* login_userip_path - the anvil socket, or NULL when there is none
+ * (ENOENT: no anvil service; anything else is logged) */
+static const char *login_userip_path(VSTRING *path)
+{
+    struct stat st;
+
+    vstring_fmt(path, "%s/%s", var_queue_directory, ANVIL_CLASS);
+    if (stat(STR(path), &st) == 0)
+	return STR(path);
+    if (errno != ENOENT)
+	msg_warn("mail_max_userip_connections not checked: %s: %m", STR(path));
+    return NULL;
+}
+
+/* login_userip_prepare - connect to anvil now */
+void    login_userip_prepare(void)
+{
+    VSTRING *path;
+    const char *err;
+
+    if (var_mail_max_userip_connections <= 0 || login_userip_clnt != NULL)
+	return;
+    path = vstring_alloc(128);
+    if (login_userip_path(path) != NULL) {
+	login_userip_clnt = anvil_clnt_create(STR(path));
+	if (anvil_clnt_prepare(login_userip_clnt, &err) < 0)
+	    msg_warn("mail_max_userip_connections: %s", err);
+    }
+    vstring_free(&path);
+}
+
 /* login_userip_enter - count one more session of user from rip */
 bool    login_userip_enter(const char *service, const char *user, const char *rip,
 			   char **key_r)
 {
     VSTRING *path, *key;
-    struct stat st;
     const char *err;
     long    count = 0, rate;
     bool    ok = true;
@@ -45,15 +81,15 @@ bool    login_userip_enter(const char *service, const char *user, const char *ri
     if (var_mail_max_userip_connections <= 0)
 	return true;
     path = vstring_alloc(128);
-    vstring_fmt(path, "%s/%s", var_queue_directory, ANVIL_CLASS);
-    if (stat(STR(path), &st) < 0) {
-	vstring_free(&path);
-	return true;
+    if (login_userip_clnt == NULL) {
+	if (login_userip_path(path) == NULL) {
+	    vstring_free(&path);
+	    return true;
+	}
+	login_userip_clnt = anvil_clnt_create(STR(path));
     }
     key = vstring_alloc(128);
     vstring_fmt(key, "%s/%s", user, rip);
-    if (login_userip_clnt == NULL)
-	login_userip_clnt = anvil_clnt_create(STR(path));
     if (anvil_clnt_connect(login_userip_clnt, service, STR(key), &count, &rate,
 			   &err) < 0) {
 	msg_warn("%s: mail_max_userip_connections not checked: %s", user, err);

@@ -25,6 +25,10 @@ bool    login_userip_enter(const char *service, const char *user, const char *ri
  * frees and NULLs *keyp (NULL: no-op) */
 void    login_userip_leave(const char *service, char **keyp);
 
+/* login_userip_prepare - connect to anvil now, while still root (the
+ * mail users cannot reach its socket); no-op without a limit or anvil */
+void    login_userip_prepare(void);
+
 /* login_userip_reason - "Maximum number of connections from user+IP
  * exceeded (mail_max_userip_connections=N)" */
 const char *login_userip_reason(void);

@@ -456,11 +456,6 @@ def test_kill_9_of_server(post, vmail):
     b.logout()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: imapd_post_spawn records getppid() of its first fork child as "
-    "post_master_pid, but that is the root imapd process (a child of master), not "
-    "master; on reload that root process exits, post_master_gone() then sees ESRCH and "
-    "the server sends '* BYE Server shutting down.' to every session and exits"))
 def test_reload_keeps_sessions_new_server_for_new_logins(post, vmail):
     inst = post
     a = login(inst)
@@ -516,12 +511,6 @@ def test_stop_ends_sessions(post):
     r.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: in a root instance the userip count is taken after the process has "
-    "become the mail user (post-login server: login_userip_enter; client_limit 1: "
-    "login_userip_admit after login_split_become), which cannot stat "
-    "queue/private/anvil (private/ is 0700 mail_owner); login_userip_enter takes the "
-    "failed stat() for 'no anvil service' and admits every login without a warning"))
 def test_userip_limit_counts_post_sessions(instance_factory, vmail):
     inst = setup_post(instance_factory(root=True), {"alice": vmail, "bob": vmail},
                       extra={"mail_max_userip_connections": "2"})

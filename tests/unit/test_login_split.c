@@ -242,6 +242,100 @@ TEST(parse_report_hostile)
     }
 }
 
+TEST(post_round_trip)
+{
+    LOGIN_POST in = {
+	.tag = "a1", .user = "alice@example.com", .mech = "PLAIN", .tls = true,
+	.secured = true, .rip = "2001:db8::1", .lip = "127.0.0.1", .home = "",
+	.mail = "maildir:~/Maildir:INDEX=/var/idx/%u", .left_len = 42,
+    };
+    VSTRING *line = vstring_alloc(64);
+    const char *err = NULL;
+    LOGIN_POST *out;
+
+    CHECK(login_post_format(line, &in));
+    CHECK(LEN(line) > 0 && STR(line)[LEN(line) - 1] == '\n');
+    vstring_truncate(line, LEN(line) - 1);
+    out = login_post_parse(STR(line), &err);
+    if (out == NULL)
+	UNIT_FAIL("own line refused: %s", err);
+    CHECK_STR(out->tag, "a1");
+    CHECK_STR(out->user, "alice@example.com");
+    CHECK_STR(out->mech, "PLAIN");
+    CHECK_INT(out->tls, 1);
+    CHECK_INT(out->secured, 1);
+    CHECK_STR(out->rip, "2001:db8::1");
+    CHECK_STR(out->lip, "127.0.0.1");
+    CHECK_STR(out->home, "");		/* an empty field keeps its place */
+    CHECK_STR(out->mail, "maildir:~/Maildir:INDEX=/var/idx/%u");
+    CHECK_INT(out->left_len, 42);
+    login_post_free(&out);
+    CHECK(out == NULL);
+    login_post_free(&out);
+    /* what cannot be sent is refused on the sending side */
+    in.home = "/home/a\tb";
+    CHECK(!login_post_format(line, &in));
+    in.home = "/home/a";
+    in.user = "";
+    CHECK(!login_post_format(line, &in));
+    in.user = "a\r\nb";
+    CHECK(!login_post_format(line, &in));
+    in.user = "alice";
+    in.left_len = LOGIN_POST_MAX_LEFT + 1;
+    CHECK(!login_post_format(line, &in));
+    vstring_free(&line);
+}
+
+TEST(post_parse_hostile)
+{
+    static const char *bad[] = {
+	"",
+	"POST1",
+	"\t\t\t\t\t\t\t\t\t\t",
+	"POST2\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t0",
+	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M",
+	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t0\t",
+	"POST1\t\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t0",
+	"POST1\ta\t\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t0",
+	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\t\t0",
+	"POST1\ta\tu\tPLAIN\t2\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t0",
+	"POST1\ta\tu\tPLAIN\t0\t01\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t0",
+	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t-1",
+	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t+1",
+	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t 1",
+	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t1x",
+	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t1114113",
+	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t18446744073709551617",
+	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t",
+	"POST1\ta\tu\r\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t0",
+	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\nX\tmaildir:~/M\t0",
+    };
+    VSTRING *huge = vstring_alloc(LOGIN_POST_MAX_LINE + 64);
+    const char *err;
+    LOGIN_POST *p;
+
+    for (size_t i = 0; i < PH_ARRAY_LEN(bad); i++) {
+	err = NULL;
+	if ((p = login_post_parse(bad[i], &err)) != NULL) {
+	    login_post_free(&p);
+	    UNIT_FAIL("case %zu: hostile line accepted", i);
+	} else if (err == NULL || *err == 0) {
+	    UNIT_FAIL("case %zu: no error text", i);
+	}
+    }
+    vstring_set(huge, "POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/");
+    while (LEN(huge) <= LOGIN_POST_MAX_LINE)
+	vstring_addch(huge, 'h');
+    vstring_cat(huge, "\tmaildir:~/M\t0");
+    CHECK(login_post_parse(STR(huge), &err) == NULL);
+    /* the largest leftover is fine */
+    p = login_post_parse("POST1\ta\tu\tPLAIN\t1\t1\t1.2.3.4\t127.0.0.1\t\tmaildir:~/M\t1114112",
+			 &err);
+    CHECK(p != NULL && p->left_len == LOGIN_POST_MAX_LEFT);
+    login_post_free(&p);
+    vstring_free(&huge);
+}
+
 int     main(void)
 {
     RUN(plaintext_rule);
@@ -250,5 +344,7 @@ int     main(void)
     RUN(feed_leftover_first);
     RUN(parse_report_good);
     RUN(parse_report_hostile);
+    RUN(post_round_trip);
+    RUN(post_parse_hostile);
     return unit_done();
 }
