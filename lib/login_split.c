@@ -189,10 +189,11 @@ LOGIN_POST *login_post_parse(const char *line, const char **error_r)
 	*error_r = "bad flag";
 	goto bad;
     }
-    /* digits only: no sign, space or wrap-around as strtoul would take */
+    /* digits only, no leading zero: no sign, space or wrap-around as
+     * strtoul would take, and one spelling per number */
     for (cp = f[10]; *cp >= '0' && *cp <= '9' && left <= LOGIN_POST_MAX_LEFT; cp++)
 	left = left * 10 + (size_t) (*cp - '0');
-    if (*cp || cp == f[10] || left > LOGIN_POST_MAX_LEFT) {
+    if (*cp || cp == f[10] || left > LOGIN_POST_MAX_LEFT || (f[10][0] == '0' && f[10][1])) {
 	*error_r = "bad leftover length";
 	goto bad;
     }

@@ -307,6 +307,7 @@ TEST(post_parse_hostile)
 	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t1114113",
 	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t18446744073709551617",
 	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t",
+	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t007",	/* one spelling */
 	"POST1\ta\tu\r\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\tmaildir:~/M\t0",
 	"POST1\ta\tu\tPLAIN\t0\t0\t1.2.3.4\t127.0.0.1\t/h\nX\tmaildir:~/M\t0",
     };
