@@ -12,17 +12,19 @@ import pytest
 from test_imapd import PASSWORD
 
 
-def start(instance, limit):
+def start(instance, limit, uid=None, gid=None):
+    uid = instance.uid if uid is None else uid
+    gid = instance.gid if gid is None else gid
     home = os.path.join(instance.dir, "home", "alice")
     os.makedirs(home)
-    os.chown(home, instance.uid, instance.gid)
+    os.chown(home, uid, gid)
     users = os.path.join(instance.dir, "users")
     with open(users, "w") as f:
         for u in ("alice", "bob"):
             h = os.path.join(instance.dir, "home", u)
             os.makedirs(h, exist_ok=True)
-            os.chown(h, instance.uid, instance.gid)
-            f.write(f"{u}@example.com:{{PLAIN}}{PASSWORD}:{instance.uid}:{instance.gid}::{h}::\n")
+            os.chown(h, uid, gid)
+            f.write(f"{u}@example.com:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{h}::\n")
     pop, imap = instance.free_ports(2)
     instance.write_main_cf({
         "auth_passdb": f"passwd-file:{users}",
@@ -49,8 +51,20 @@ def pop_login(port, user="alice@example.com"):
     return p
 
 
-def test_pop3_userip_limit(instance):
-    pop, imap = start(instance, 1)
+@pytest.mark.parametrize("root", [False, True])
+def test_pop3_userip_limit(instance_factory, root):
+    """Also on a root instance, where the session runs as the mail user,
+    who cannot reach private/anvil: the count must still work (the
+    connection to anvil is made before root is given up)."""
+    if root and os.geteuid() != 0:
+        pytest.skip("needs root")
+    instance = instance_factory(root=root)
+    if root:
+        from instance import ensure_user
+        mailuser = ensure_user("phvmail")
+        pop, imap = start(instance, 1, mailuser.pw_uid, mailuser.pw_gid)
+    else:
+        pop, imap = start(instance, 1)
     mark = instance.mark()
     a = pop_login(pop)
     b = poplib.POP3("127.0.0.1", pop, timeout=20)
