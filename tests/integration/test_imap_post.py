@@ -13,6 +13,7 @@ import time
 import pytest
 
 from instance import ensure_user
+import test_imapd
 from test_imapd import PASSWORD, proc_uid
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="root instances need root")
@@ -80,38 +81,12 @@ def login(inst, user="alice"):
     return m
 
 
-class Raw:
-    """A raw IMAP connection (optionally with a small receive buffer set
-    before connect)."""
+class Raw(test_imapd.Raw):
+    """test_imapd's raw connection, which must greet, and LOGIN."""
 
     def __init__(self, port, rcvbuf=None, timeout=10):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if rcvbuf:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.settimeout(timeout)
-        self.sock.connect(("127.0.0.1", port))
-        self.f = self.sock.makefile("rb")
-        self.greeting = self.f.readline()
+        super().__init__(port, rcvbuf=rcvbuf, timeout=timeout)
         assert self.greeting.startswith(b"* OK"), self.greeting
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def line(self):
-        return self.f.readline()
-
-    def until_tag(self, tag):
-        lines = []
-        while True:
-            ln = self.f.readline()
-            assert ln, f"EOF waiting for {tag}: {lines}"
-            lines.append(ln)
-            if ln.startswith(tag + b" "):
-                return lines
-
-    def cmd(self, tag, text):
-        self.send(tag + b" " + text + b"\r\n")
-        return self.until_tag(tag)
 
     def login(self, user="alice"):
         lines = self.cmd(b"l", f"LOGIN {user}@example.com {PASSWORD}".encode())

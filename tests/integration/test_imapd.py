@@ -73,10 +73,15 @@ def login(inst):
 
 
 class Raw:
-    """A raw IMAP connection for byte-exact and hostile exchanges."""
+    """A raw IMAP connection for byte-exact and hostile exchanges
+    (optionally with a small receive buffer, set before connect)."""
 
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+    def __init__(self, port, rcvbuf=None, timeout=20):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
         self.f = self.sock.makefile("rb")
         self.greeting = self.f.readline()
 
