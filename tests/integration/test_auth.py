@@ -7,14 +7,13 @@ real Dovecot, and Debian's Postfix smtpd authenticating through our socket.
 import base64
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import tempfile
 import time
 
 import pytest
 
+from dovecot_auth import private_dovecot_auth
 from instance import BUILD
 
 USERS = """\
@@ -506,48 +505,8 @@ def test_auth_client_against_our_service(auth_instance):
 @pytest.fixture
 def dovecot():
     """A private Debian Dovecot with passwd-file users, auth sockets only."""
-    if shutil.which("dovecot") is None:
-        pytest.skip("dovecot-core is not installed")
-    if os.geteuid() != 0:
-        pytest.skip("running Dovecot needs root")
-    d = tempfile.mkdtemp(prefix="ph-dovecot-", dir="/tmp")
-    os.chmod(d, 0o755)
-    os.mkdir(os.path.join(d, "state"))
-    with open(os.path.join(d, "users"), "w") as f:
-        f.write("alice@example.com:{PLAIN}secret:1000:1000::/home/alice::userdb_mail=maildir:~/M\n")
-    conf = os.path.join(d, "dovecot.conf")
-    with open(conf, "w") as f:
-        f.write(f"""base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-protocols =
-ssl = no
-disable_plaintext_auth = yes
-auth_mechanisms = plain login
-passdb {{
-  driver = passwd-file
-  args = {d}/users
-}}
-userdb {{
-  driver = passwd-file
-  args = {d}/users
-}}
-service auth {{
-  unix_listener {d}/auth-client {{
-    mode = 0666
-  }}
-  unix_listener {d}/auth-userdb {{
-    mode = 0666
-  }}
-}}
-""")
-    subprocess.run(["dovecot", "-c", conf], check=True, timeout=30)
-    deadline = time.monotonic() + 10
-    while not os.path.exists(os.path.join(d, "auth-client")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield d
-    subprocess.run(["dovecot", "-c", conf, "stop"], timeout=30)
-    shutil.rmtree(d, ignore_errors=True)
+    with private_dovecot_auth("alice@example.com:{PLAIN}secret:1000:1000::/home/alice::userdb_mail=maildir:~/M\n") as d:
+        yield d
 
 
 def test_auth_client_against_real_dovecot(dovecot):

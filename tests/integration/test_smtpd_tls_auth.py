@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+from dovecot_auth import private_dovecot_auth
+
 from test_smtpd import Raw, queue_file, queue_files
 
 USERS = ("alice@example.com:{PLAIN}secret:1000:1000::/home/alice\n"
@@ -585,45 +587,8 @@ def test_cyrus_sasldb(instance_factory, tls_instance):
 @pytest.fixture
 def dovecot_auth():
     """A private Debian Dovecot: only its auth-client socket, passwd-file users."""
-    if shutil.which("dovecot") is None:
-        pytest.skip("dovecot-core is not installed")
-    if os.geteuid() != 0:
-        pytest.skip("running Dovecot needs root")
-    d = tempfile.mkdtemp(prefix="ph-dovecot-", dir="/tmp")
-    os.chmod(d, 0o755)
-    os.mkdir(os.path.join(d, "state"))
-    with open(os.path.join(d, "users"), "w") as f:
-        f.write("dave@example.com:{PLAIN}dovepass:1000:1000::/home/dave\n")
-    conf = os.path.join(d, "dovecot.conf")
-    with open(conf, "w") as f:
-        f.write(f"""base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-protocols =
-ssl = no
-disable_plaintext_auth = yes
-auth_mechanisms = plain login
-passdb {{
-  driver = passwd-file
-  args = {d}/users
-}}
-userdb {{
-  driver = passwd-file
-  args = {d}/users
-}}
-service auth {{
-  unix_listener {d}/auth-client {{
-    mode = 0666
-  }}
-}}
-""")
-    subprocess.run(["dovecot", "-c", conf], check=True, timeout=30)
-    deadline = time.monotonic() + 10
-    while not os.path.exists(os.path.join(d, "auth-client")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield d
-    subprocess.run(["dovecot", "-c", conf, "stop"], timeout=30)
-    shutil.rmtree(d, ignore_errors=True)
+    with private_dovecot_auth("dave@example.com:{PLAIN}dovepass:1000:1000::/home/dave\n") as d:
+        yield d
 
 
 def test_real_dovecot_behind_our_smtpd(tls_instance, dovecot_auth):
