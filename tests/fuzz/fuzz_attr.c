@@ -17,43 +17,7 @@
 #include "attr.h"
 #include "stream.h"
 #include "vstring.h"
-
-struct fuzz_src {
-    const uint8_t *data;
-    size_t len;
-    size_t pos;
-    size_t chunk;
-};
-
-/* fuzz_read - serve the input, at most chunk bytes per call */
-static ssize_t fuzz_read(STREAM *sp, void *buf, size_t len, void *ctx, bool *want_write)
-{
-    struct fuzz_src *src = ctx;
-    size_t n = src->len - src->pos;
-
-    (void) sp;
-    (void) want_write;
-    if (n > len)
-        n = len;
-    if (n > src->chunk)
-        n = src->chunk;
-    memcpy(buf, src->data + src->pos, n);
-    src->pos += n;
-    return (ssize_t) n;
-}
-
-/* fuzz_stream - a stream over part of the input */
-static STREAM *fuzz_stream(struct fuzz_src *src, const uint8_t *data, size_t len, size_t chunk)
-{
-    STREAM *sp = stream_fdopen(-1, false);
-
-    src->data = data;
-    src->len = len;
-    src->pos = 0;
-    src->chunk = chunk;
-    stream_set_io(sp, fuzz_read, NULL, src);
-    return sp;
-}
+#include "../unit/mem_stream.h"
 
 /* fuzz_reprint - print each attribute of al as its own message with
  * attr_print, scan them back, compare */
@@ -92,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* LLVMFuzzerTestOneInput - one run */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fuzz_src src;
+    MEM_STREAM_SRC src;
     const char *error;
     ATTR_LIST *al;
     STREAM *sp;
@@ -103,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     al = attr_list_alloc();
     size_t chunk = data[0] % 13 + 1;
 
-    sp = fuzz_stream(&src, data + 1, size - 1, chunk);
+    sp = mem_stream_open(&src, data + 1, size - 1, chunk);
     for (int n = 0; n < 1000 && (ret = attr_list_scan(sp, al, &error)) > 0; n++) {
         if (al->count != ret)
             abort();
@@ -117,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     VSTRING *a = vstring_alloc(16), *o = vstring_alloc(16);
     long n = 0;
 
-    sp = fuzz_stream(&src, data + 1, size - 1, chunk);
+    sp = mem_stream_open(&src, data + 1, size - 1, chunk);
     while ((ret = attr_scan(sp, ATTR_FLAG_MORE, &error, ATTR_STR, "a", a, ATTR_INT, "n", &n,
                             ATTR_OPT_STR, "o", o, ATTR_END)) > 0)
         if (ret < 2 || ret > 3)

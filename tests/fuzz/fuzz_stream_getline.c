@@ -13,30 +13,7 @@
 
 #include "stream.h"
 #include "vstring.h"
-
-struct fuzz_src {
-    const uint8_t *data;
-    size_t len;
-    size_t pos;
-    size_t chunk;
-};
-
-/* fuzz_read - hand out at most chunk bytes per call */
-static ssize_t fuzz_read(STREAM *sp, void *buf, size_t len, void *ctx, bool *want_write)
-{
-    struct fuzz_src *src = ctx;
-    size_t n = src->len - src->pos;
-
-    (void) sp;
-    (void) want_write;
-    if (n > len)
-        n = len;
-    if (n > src->chunk)
-        n = src->chunk;
-    memcpy(buf, src->data + src->pos, n);
-    src->pos += n;
-    return (ssize_t) n;
-}
+#include "../unit/mem_stream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,15 +22,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    struct fuzz_src src = {data + 2, size - 2, 0, (size_t) data[1] % 17 + 1};
+    MEM_STREAM_SRC src;
     size_t limit = data[0] % 64;
-    STREAM *sp = stream_fdopen(-1, false);
+    STREAM *sp = mem_stream_open(&src, data + 2, size - 2, (size_t) data[1] % 17 + 1);
     VSTRING *buf = vstring_alloc(16);
     size_t consumed = 0;
     int eol;
     int ret;
 
-    stream_set_io(sp, fuzz_read, NULL, &src);
     while ((ret = stream_getline(sp, buf, limit, &eol)) > 0) {
         if (LEN(buf) > limit || eol < 0 || eol > 2 || ret > 2)
             abort();

@@ -10,48 +10,16 @@
 #include "smtp_reply.h"
 #include "stream.h"
 #include "vstring.h"
+#include "mem_stream.h"
 #include "unit.h"
-
-typedef struct {
-    const char *data;
-    size_t  len, pos;
-} SRC;
-
-/* mem_read - serve the test input, 7 bytes per call */
-static ssize_t mem_read(STREAM *sp, void *buf, size_t len, void *ctx, bool *want_write)
-{
-    SRC *src = ctx;
-    size_t n = src->len - src->pos;
-
-    (void) sp;
-    (void) want_write;
-    if (n > len)
-	n = len;
-    if (n > 7)
-	n = 7;
-    memcpy(buf, src->data + src->pos, n);
-    src->pos += n;
-    return (ssize_t) n;
-}
-
-/* mem_write - writes are not expected */
-static ssize_t mem_write(STREAM *sp, const void *buf, size_t len, void *ctx, bool *want_read)
-{
-    (void) sp;
-    (void) buf;
-    (void) ctx;
-    (void) want_read;
-    return (ssize_t) len;
-}
 
 /* read_one - code and text of the first reply in data */
 static int read_one(const char *data, size_t len, VSTRING *text, ARGV *lines)
 {
-    SRC src = {data, len, 0};
-    STREAM *sp = stream_fdopen(-1, false);
+    MEM_STREAM_SRC src;
+    STREAM *sp = mem_stream_open(&src, data, len, 7);
     int code;
 
-    stream_set_io(sp, mem_read, mem_write, &src);
     code = smtp_reply_read_lines(sp, text, lines);
     stream_close(&sp);
     return code;
