@@ -5,7 +5,8 @@
  * tagged reply; the session loop (imapd_serve.c) then checks the folder's
  * cheap change test once a second (no inotify yet), sends "* OK Still
  * here" every imap_idle_notify_interval, and ends IDLE with the client's
- * DONE line (or BAD for any other line) or after imap_autologout.
+ * DONE line (or BAD for any other line). imap_autologout does not end
+ * IDLE while the client reads the keep-alives.
  */
 #include "sys_defs.h"
 
@@ -24,6 +25,6 @@ void    cmd_idle(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
     imapd_send(s, "+ idling\r\n");
     imapd_flush(s);
     s->idling = true;
-    s->idle_start = s->idle_note = s->idle_check = time(NULL);
+    s->idle_note = s->idle_check = time(NULL);
     /* the next input is one line: DONE (the loop resets the parser) */
 }

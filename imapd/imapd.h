@@ -74,9 +74,10 @@ struct imapd_session {
     bool    dead;		/* output failed: end the session */
     const struct imapd_verb *verb;	/* command in progress */
     bool    idling;		/* IDLE: waiting for DONE */
-    time_t  idle_start, idle_note, idle_check;
+    time_t  idle_note, idle_check;	/* last keep-alive, last folder check */
     IMAPD_CONT cont;		/* suspended command (run != NULL) */
     time_t  last_input;		/* for login_timeout / imap_autologout */
+    time_t  out_progress;	/* output queue last empty or written to */
     char   *userip_key;		/* mail_max_userip_connections count */
 };
 

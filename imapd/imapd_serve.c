@@ -21,12 +21,13 @@
  *
  * Waiting commands: IDLE sets s->idling and the loop checks the folder
  * once a second (imapd_idle_tick), sends the keep-alive every
- * imap_idle_notify_interval and ends it with DONE or after
- * imap_autologout.
+ * imap_idle_notify_interval and ends it with DONE.
  *
- * Timeouts: login_timeout before login, imap_autologout after (measured
- * from the last client input; a suspended command's output keeps the
- * session alive as long as the client reads it).
+ * Timeouts: login_timeout before login, imap_autologout after, measured
+ * from the last client input. A session in IDLE is kept alive for as long
+ * as its keep-alives are read (as Dovecot: clients re-issue IDLE when they
+ * like); any session whose output has not moved for imap_autologout is
+ * closed.
  */
 #include "sys_defs.h"
 
@@ -70,7 +71,7 @@ IMAPD_SESSION *imapd_session_create(STREAM *client, const char *rip, const char 
     s->rip = mystrdup(rip);
     s->lip = mystrdup(lip);
     s->secured = secured;
-    s->last_input = time(NULL);
+    s->last_input = s->out_progress = time(NULL);
     s->out_mark = IMAPD_OUT_FLUSH;
     return s;
 }
@@ -116,6 +117,7 @@ static void imapd_out_try(IMAPD_SESSION *s)
 
 	if (n > 0) {
 	    s->out_pos += (size_t) n;
+	    s->out_progress = time(NULL);
 	} else if (n < 0 && errno == EINTR) {
 	    continue;
 	} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -127,6 +129,7 @@ static void imapd_out_try(IMAPD_SESSION *s)
     if (s->dead || s->out_pos == LEN(s->out)) {
 	vstring_reset(s->out);
 	s->out_pos = 0;
+	s->out_progress = time(NULL);
     } else if (s->out_pos > LEN(s->out) / 2) {
 	size_t  rest = imapd_out_queued(s);
 
@@ -304,13 +307,6 @@ void    imapd_idle_tick(IMAPD_SESSION *s, time_t now)
 	imapd_send(s, "* OK Still here\r\n");
 	s->idle_note = now;
     }
-    if (now - s->idle_start > var_imap_autologout) {
-	s->idling = false;
-	s->state = IMAPD_LOGOUT;
-	imapd_send(s, "* BYE Disconnected for inactivity.\r\n");
-	imapd_no(s, "IDLE timed out.");
-	imapd_command_done(s);
-    }
     imapd_flush(s);
 }
 
@@ -425,7 +421,6 @@ int     imapd_session_ready(IMAPD_SESSION *s, int revents, time_t now)
 	    s->cont.ctx = NULL;
 	    imapd_command_done(s);
 	}
-	s->last_input = now;
     }
     if ((revents & (POLLIN | POLLHUP | POLLERR)) || stream_pending(s->client) > 0) {
 	char   *buf = vstring_reserve(s->inbuf, IMAPD_READ_SIZE);
@@ -444,18 +439,19 @@ int     imapd_session_ready(IMAPD_SESSION *s, int revents, time_t now)
     }
     if (imapd_input(s) < 0)
 	return -1;
-    if (s->idling) {
+    if (s->idling)
 	imapd_idle_tick(s, now);
-    } else if (s->cont.run == NULL && imapd_out_queued(s) == 0
-	       && now - s->last_input >= imapd_session_timeout(s)) {
+    if (imapd_out_queued(s) > 0 && now - s->out_progress >= imapd_session_timeout(s)) {
+	msg_info("%s: disconnected from [%s]: output not read for %lds",
+		 s->user ? s->user : "(pre-login)", s->rip, (long) (now - s->out_progress));
+	return -1;
+    }
+    if (!s->idling && s->cont.run == NULL && imapd_out_queued(s) == 0
+	&& now - s->last_input >= imapd_session_timeout(s)) {
 	imapd_send(s, "* BYE Disconnected for inactivity.\r\n");
 	msg_info("%s: disconnected for inactivity from [%s]",
 		 s->user ? s->user : "(pre-login)", s->rip);
 	imapd_flush(s);
-	return -1;
-    } else if (imapd_out_queued(s) > 0 && now - s->last_input >= imapd_session_timeout(s)) {
-	msg_info("%s: disconnected from [%s]: output not read", s->user ? s->user : "(pre-login)",
-		 s->rip);
 	return -1;
     }
     return s->state == IMAPD_LOGOUT || s->dead ? -1 : 0;

@@ -7,6 +7,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import time
 
 import pytest
 
@@ -386,6 +387,53 @@ def test_logout_and_autologout_line(imap):
     lines = r.cmd(b"a", b"LOGOUT")
     assert lines[0].startswith(b"* BYE") and lines[-1].startswith(b"a OK")
     assert r.line() == b""
+
+
+@pytest.mark.parametrize("root", [False, True])
+def test_timeouts_and_idle_keepalive(instance_factory, root):
+    """login_timeout ends a silent pre-login connection; imap_autologout a
+    silent logged-in one (with BYE); a session in IDLE outlives
+    imap_autologout while it gets its keep-alives, and DONE still works.
+    Both for a process of its own and in a post-login server (root)."""
+    if root and os.geteuid() != 0:
+        pytest.skip("needs root")
+    from instance import ensure_user
+    inst = instance_factory(root=root)
+    ids = {}
+    if root:
+        u = ensure_user("phvmail")
+        ids = {"uid": u.pw_uid, "gid": u.pw_gid}
+    setup_imap(inst, extra={"login_timeout": "2s", "imap_autologout": "3s",
+                            "imap_idle_notify_interval": "1s"}, **ids)
+    pre = Raw(inst.imap_port)
+    t0 = time.monotonic()
+    assert pre.line() == b"* BYE Disconnected for inactivity.\r\n"
+    assert pre.line() == b""                    # closed, no login
+    assert 1.5 < time.monotonic() - t0 < 10
+    silent = Raw(inst.imap_port)
+    idler = Raw(inst.imap_port)
+    for r in (silent, idler):
+        assert r.cmd(b"l", f"LOGIN alice@example.com {PASSWORD}".encode())[-1].startswith(b"l OK")
+        assert r.cmd(b"s", b"SELECT INBOX")[-1].startswith(b"s OK")
+    idler.send(b"i IDLE\r\n")
+    assert idler.line().startswith(b"+ ")
+    t0 = time.monotonic()
+    assert silent.line() == b"* BYE Disconnected for inactivity.\r\n"
+    assert silent.line() == b""
+    assert 2 < time.monotonic() - t0 < 10
+    # the idler got keep-alives all along and is still there
+    keepalives = 0
+    while time.monotonic() - t0 < 6:
+        ln = idler.line()
+        assert ln == b"* OK Still here\r\n", ln
+        keepalives += 1
+    assert keepalives >= 3
+    idler.send(b"DONE\r\n")
+    lines = idler.until_tag(b"i")
+    assert lines[-1].startswith(b"i OK"), lines
+    assert idler.cmd(b"n", b"NOOP")[-1].startswith(b"n OK")
+    idler.close()
+    inst.wait_log(r"disconnected for inactivity from \[127\.0\.0\.1\]")
 
 
 def test_starttls_and_imaps(instance):
