@@ -27,6 +27,9 @@
 
 #define MSTORE_MAPSIZE ((size_t) 8 << 30)
 
+/* The view's per-message cost (mstore.h promises it). */
+_Static_assert(sizeof(MSTORE_MSG) <= 24, "MSTORE_MSG grew past 24 bytes");
+
 /* mstore_mdb_corrupt - is rc a sign of a broken index file */
 bool    mstore_mdb_corrupt(int rc)
 {
@@ -120,6 +123,7 @@ int     mstore_index_open(MSTORE *store, const char **error_r)
 /* mstore_index_close - close the environment */
 void    mstore_index_close(MSTORE *store)
 {
+    mstore_release(store);
     if (store->env)
 	mdb_env_close(store->env);
     store->env = NULL;
@@ -132,6 +136,36 @@ int     mstore_index_recover(MSTORE *store, int rc, const char **error_r)
     mstore_index_close(store);
     mstore_index_aside(store, rc);
     return mstore_index_open(store, error_r);
+}
+
+/* mstore_release - end the shared read transaction */
+void    mstore_release(MSTORE *store)
+{
+    if (store != NULL && store->rtxn != NULL) {
+	mdb_txn_abort(store->rtxn);
+	store->rtxn = NULL;
+    }
+}
+
+/* mstore_rtxn - the shared read transaction, begun on first use */
+int     mstore_rtxn(MSTORE *store, MDB_txn **txn_r)
+{
+    int     rc;
+
+    if (store->rtxn == NULL
+	&& (rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &store->rtxn)) != 0) {
+	store->rtxn = NULL;
+	return mstore_fail_mdb(store, NULL, "read index", rc);
+    }
+    *txn_r = store->rtxn;
+    return 0;
+}
+
+/* mstore_txn_write - begin a write transaction */
+int     mstore_txn_write(MSTORE *store, MDB_txn **txn_r)
+{
+    mstore_release(store);
+    return mdb_txn_begin(store->env, NULL, 0, txn_r);
 }
 
 /* mstore_key_msg - the 8-byte key of a message */
@@ -436,9 +470,6 @@ int     mstore_view_load(MSTORE *store, MDB_txn *txn, uint32_t fid, MSTORE_VIEW 
 	msgs[n].keywords = rec.keywords;
 	msgs[n].recent = 0;
 	msgs[n].modseq = rec.modseq;
-	msgs[n].internal_date = rec.idate;
-	msgs[n].size = rec.size;
-	msgs[n].vsize = rec.vsize;
 	n++;
     }
     mdb_cursor_close(cur);

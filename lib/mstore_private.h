@@ -83,6 +83,7 @@ struct mstore {
     int     last_rc;		/* LMDB code of the last index error */
     MSTORE_PENDING *pending;	/* cache writes not yet in the index */
     size_t  npending, pending_alloc, pending_bytes;
+    MDB_txn *rtxn;		/* shared read transaction (mstore_release) */
 };
 
 struct mstore_folder {
@@ -154,6 +155,12 @@ int mstore_range_del(MSTORE *store, MDB_txn *txn, MDB_dbi dbi, uint32_t fid, uin
  * expunge log, cache) and its folder entry for dir; 0 or -1 (store->err) */
 int mstore_folder_forget(MSTORE *store, MDB_txn *txn, const char *dir, uint32_t fid);
 int mstore_view_load(MSTORE *store, MDB_txn *txn, uint32_t fid, MSTORE_VIEW *view);
+/* mstore_txn_write - begin a write transaction (ends the shared read
+ * transaction first: it would not see this one's changes); LMDB code */
+int mstore_txn_write(MSTORE *store, MDB_txn **txn_r);
+/* mstore_rtxn - the shared read transaction, begun when there is none;
+ * 0 or -1 (store->err) */
+int mstore_rtxn(MSTORE *store, MDB_txn **txn_r);
 void mstore_keywords_free(char ***kwp, unsigned n);
 
 /* mstore_sync.c */
