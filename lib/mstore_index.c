@@ -141,7 +141,15 @@ int     mstore_index_recover(MSTORE *store, int rc, const char **error_r)
 /* mstore_release - end the shared read transaction */
 void    mstore_release(MSTORE *store)
 {
-    if (store != NULL && store->rtxn != NULL) {
+    if (store == NULL)
+	return;
+    /* A read-only transaction's cursor is closed by hand. */
+    if (store->rcur != NULL) {
+	mdb_cursor_close(store->rcur);
+	store->rcur = NULL;
+	store->rcur_set = false;
+    }
+    if (store->rtxn != NULL) {
 	mdb_txn_abort(store->rtxn);
 	store->rtxn = NULL;
     }
@@ -320,6 +328,19 @@ int     mstore_frec_new(MSTORE *store, MDB_txn *txn, MSTORE_FREC *frec)
     return 0;
 }
 
+/* mstore_rec_decode - a message record's value into rec and (may be
+ * NULL) name: 1, or -1 for a record of the wrong size */
+static int mstore_rec_decode(MSTORE *store, uint32_t fid, uint32_t uid, const MDB_val *val,
+			             MSTORE_REC *rec, VSTRING *name)
+{
+    if (val->mv_size < sizeof(*rec))
+	return mstore_fail(store, NULL, "message record %u/%u: bad size", fid, uid);
+    memcpy(rec, val->mv_data, sizeof(*rec));
+    if (name)
+	vstring_setn(name, (const char *) val->mv_data + sizeof(*rec), val->mv_size - sizeof(*rec));
+    return 1;
+}
+
 /* mstore_rec_get - a message record and (name may be NULL) its file name:
  * 1 found, 0 not, -1 error */
 int     mstore_rec_get(MSTORE *store, MDB_txn *txn, uint32_t fid, uint32_t uid,
@@ -336,12 +357,43 @@ int     mstore_rec_get(MSTORE *store, MDB_txn *txn, uint32_t fid, uint32_t uid,
 	return 0;
     if (rc != 0)
 	return mstore_fail_mdb(store, NULL, "read message record", rc);
-    if (val.mv_size < sizeof(*rec))
-	return mstore_fail(store, NULL, "message record %u/%u: bad size", fid, uid);
-    memcpy(rec, val.mv_data, sizeof(*rec));
-    if (name)
-	vstring_setn(name, (const char *) val.mv_data + sizeof(*rec), val.mv_size - sizeof(*rec));
-    return 1;
+    return mstore_rec_decode(store, fid, uid, &val, rec, name);
+}
+
+/* mstore_rec_lookup - mstore_rec_get in the shared read transaction */
+int     mstore_rec_lookup(MSTORE *store, uint32_t fid, uint32_t uid, MSTORE_REC *rec,
+			          VSTRING *name)
+{
+    unsigned char k[8];
+    MDB_txn *txn;
+    MDB_val key, val;
+    int     rc;
+
+    if (mstore_rtxn(store, &txn) < 0)
+	return -1;
+    if (store->rcur == NULL && (rc = mdb_cursor_open(txn, store->db_msgs, &store->rcur)) != 0) {
+	store->rcur = NULL;
+	mstore_release(store);
+	return mstore_fail_mdb(store, NULL, "open cursor", rc);
+    }
+    mstore_key_msg(k, fid, uid);
+    /* Commands walk the view in UID order: the record asked for is most
+     * often the one after the last, a step instead of a B-tree descent. */
+    if (store->rcur_set
+	&& (rc = mdb_cursor_get(store->rcur, &key, &val, MDB_NEXT)) == 0
+	&& key.mv_size == 8 && memcmp(key.mv_data, k, 8) == 0)
+	return mstore_rec_decode(store, fid, uid, &val, rec, name);
+    key.mv_data = k;
+    key.mv_size = 8;
+    rc = mdb_cursor_get(store->rcur, &key, &val, MDB_SET_KEY);
+    store->rcur_set = rc == 0;
+    if (rc == MDB_NOTFOUND)
+	return 0;
+    if (rc != 0) {
+	mstore_release(store);
+	return mstore_fail_mdb(store, NULL, "read message record", rc);
+    }
+    return mstore_rec_decode(store, fid, uid, &val, rec, name);
 }
 
 /* mstore_rec_put - write a message record (append: key is above all others) */

@@ -72,15 +72,7 @@ uint64_t mstore_crlf_size(const char *data, size_t len, int *state)
  * uid, through the shared read transaction: 1 found, 0 not, -1 error */
 static int mstore_msg_rec(MSTORE_FOLDER *folder, uint32_t uid, MSTORE_REC *rec, VSTRING *name)
 {
-    MSTORE *store = folder->store;
-    MDB_txn *txn;
-    int     rc;
-
-    if (mstore_rtxn(store, &txn) < 0)
-	return -1;
-    if ((rc = mstore_rec_get(store, txn, folder->id, uid, rec, name)) < 0)
-	mstore_release(store);
-    return rc;
+    return mstore_rec_lookup(folder->store, folder->id, uid, rec, name);
 }
 
 /* mstore_pending_vsize - a computed RFC822.SIZE of uid still in the

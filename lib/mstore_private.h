@@ -84,6 +84,8 @@ struct mstore {
     MSTORE_PENDING *pending;	/* cache writes not yet in the index */
     size_t  npending, pending_alloc, pending_bytes;
     MDB_txn *rtxn;		/* shared read transaction (mstore_release) */
+    MDB_cursor *rcur;		/* on msgs in rtxn, NULL: not opened yet */
+    bool    rcur_set;		/* rcur is on a record */
 };
 
 struct mstore_folder {
@@ -161,6 +163,11 @@ int mstore_txn_write(MSTORE *store, MDB_txn **txn_r);
 /* mstore_rtxn - the shared read transaction, begun when there is none;
  * 0 or -1 (store->err) */
 int mstore_rtxn(MSTORE *store, MDB_txn **txn_r);
+/* mstore_rec_lookup - mstore_rec_get in the shared read transaction (a
+ * cursor that steps when the next record is the one asked for); an
+ * index error ends the transaction */
+int mstore_rec_lookup(MSTORE *store, uint32_t fid, uint32_t uid, MSTORE_REC *rec,
+		      VSTRING *name);
 void mstore_keywords_free(char ***kwp, unsigned n);
 
 /* mstore_sync.c */
