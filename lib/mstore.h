@@ -370,12 +370,13 @@ int mstore_status(MSTORE *store, const char *name, MSTORE_VIEW *view_r,
 void mstore_release(MSTORE *store);
 
 /* mstore_msg_info - internal date, file size and RFC822.SIZE of uid, read
- * from its index record (one B-tree lookup in the shared read
- * transaction); vsize includes a value queued by mstore_msg_vsize_set
- * and not yet flushed, and is 0 when not known yet (mstore_msg_vsize
- * computes it). Returns 0, or -1 (*error_r) when uid is not in the view,
- * its record is gone (expunged by another session since the view was
- * taken), or on an index error. */
+ * from its index record in the shared read transaction (a cursor step
+ * when uid follows the one asked for last, as when a command walks the
+ * view in order; else one B-tree lookup). vsize includes a value queued
+ * by mstore_msg_vsize_set and not yet flushed, and is 0 when not known
+ * yet (mstore_msg_vsize computes it). Returns 0, or -1 (*error_r) when
+ * uid is not in the view, its record is gone (expunged by another
+ * session since the view was taken), or on an index error. */
 int mstore_msg_info(MSTORE_FOLDER *folder, uint32_t uid, MSTORE_MSG_INFO *info,
 		    const char **error_r);
 

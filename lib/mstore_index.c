@@ -378,15 +378,24 @@ int     mstore_rec_lookup(MSTORE *store, uint32_t fid, uint32_t uid, MSTORE_REC 
     }
     mstore_key_msg(k, fid, uid);
     /* Commands walk the view in UID order: the record asked for is most
-     * often the one after the last, a step instead of a B-tree descent. */
-    if (store->rcur_set
-	&& (rc = mdb_cursor_get(store->rcur, &key, &val, MDB_NEXT)) == 0
-	&& key.mv_size == 8 && memcmp(key.mv_data, k, 8) == 0)
-	return mstore_rec_decode(store, fid, uid, &val, rec, name);
+     * often the one after the last (or the last again), a step instead of
+     * a B-tree descent. */
+    if (store->rcur_set) {
+	bool    same = store->rcur_fid == fid && store->rcur_uid == uid;
+
+	rc = mdb_cursor_get(store->rcur, &key, &val, same ? MDB_GET_CURRENT : MDB_NEXT);
+	if (rc == 0 && key.mv_size == 8 && memcmp(key.mv_data, k, 8) == 0) {
+	    store->rcur_fid = fid;
+	    store->rcur_uid = uid;
+	    return mstore_rec_decode(store, fid, uid, &val, rec, name);
+	}
+    }
     key.mv_data = k;
     key.mv_size = 8;
     rc = mdb_cursor_get(store->rcur, &key, &val, MDB_SET_KEY);
     store->rcur_set = rc == 0;
+    store->rcur_fid = fid;
+    store->rcur_uid = uid;
     if (rc == MDB_NOTFOUND)
 	return 0;
     if (rc != 0) {

@@ -79,6 +79,9 @@ static int mstore_msg_rec(MSTORE_FOLDER *folder, uint32_t uid, MSTORE_REC *rec, 
  * queue, 0: none (the newest entry wins) */
 static uint64_t mstore_pending_vsize(const MSTORE *store, uint32_t fid, uint32_t uid)
 {
+    /* A command walking the view in UID order asks above every queued one. */
+    if (uid > store->pending_vsize_max)
+	return 0;
     for (size_t i = store->npending; i-- > 0;) {
 	const MSTORE_PENDING *p = &store->pending[i];
 
@@ -86,6 +89,26 @@ static uint64_t mstore_pending_vsize(const MSTORE *store, uint32_t fid, uint32_t
 	    return p->vsize;
     }
     return 0;
+}
+
+/* mstore_msg_in_view - is uid in the view: the message after the one
+ * last asked for (commands walk the view in order), else a binary search */
+static bool mstore_msg_in_view(MSTORE_FOLDER *folder, uint32_t uid)
+{
+    const MSTORE_VIEW *v = &folder->view;
+    uint32_t i = folder->info_next;
+    const MSTORE_MSG *m;
+
+    if (i < v->count && v->msgs[i].uid == uid) {
+	folder->info_next = i + 1;
+	return true;
+    }
+    if (i > 0 && i <= v->count && v->msgs[i - 1].uid == uid)
+	return true;				/* the same again */
+    if ((m = mstore_view_find(v, uid)) == NULL)
+	return false;
+    folder->info_next = (uint32_t) (m - v->msgs) + 1;
+    return true;
 }
 
 /* mstore_msg_info - internal date and sizes from the index record */
@@ -97,7 +120,7 @@ int     mstore_msg_info(MSTORE_FOLDER *folder, uint32_t uid, MSTORE_MSG_INFO *in
     uint64_t queued;
     int     rc;
 
-    if (mstore_view_find(&folder->view, uid) == NULL)
+    if (!mstore_msg_in_view(folder, uid))
 	return mstore_fail(store, error_r, "No such message: UID %u", uid);
     if ((rc = mstore_msg_rec(folder, uid, &rec, NULL)) == 0)
 	return mstore_fail(store, error_r, "Message UID %u was expunged", uid);
@@ -203,6 +226,8 @@ static int mstore_pending_add(MSTORE_FOLDER *folder, uint32_t uid, int kind, uin
     p->uid = uid;
     p->kind = kind;
     p->vsize = vsize;
+    if (kind == 0 && uid > store->pending_vsize_max)
+	store->pending_vsize_max = uid;
     p->len = len;
     p->data = len ? mymemdup(data, len) : NULL;
     store->pending_bytes += len;
@@ -218,6 +243,7 @@ static void mstore_pending_drop(MSTORE *store)
 	myfree(store->pending[i].data);
     store->npending = 0;
     store->pending_bytes = 0;
+    store->pending_vsize_max = 0;
 }
 
 /* mstore_cache_key - {fid, uid, kind} */

@@ -83,9 +83,11 @@ struct mstore {
     int     last_rc;		/* LMDB code of the last index error */
     MSTORE_PENDING *pending;	/* cache writes not yet in the index */
     size_t  npending, pending_alloc, pending_bytes;
+    uint32_t pending_vsize_max;	/* highest UID of a queued size, 0: none */
     MDB_txn *rtxn;		/* shared read transaction (mstore_release) */
     MDB_cursor *rcur;		/* on msgs in rtxn, NULL: not opened yet */
-    bool    rcur_set;		/* rcur is on a record */
+    bool    rcur_set;		/* rcur is on the record of rcur_fid/uid */
+    uint32_t rcur_fid, rcur_uid;
 };
 
 struct mstore_folder {
@@ -98,6 +100,7 @@ struct mstore_folder {
     uint32_t id;
     MSTORE_VIEW view;
     MSTORE_FREC frec;		/* as of the view */
+    uint32_t info_next;		/* view index after the last mstore_msg_info */
 };
 
 struct mstore_append {
