@@ -230,6 +230,7 @@ static bool fetch_message(IMAPD_SESSION *s, FETCH_CTX *c, uint32_t uid, bool add
     const MSTORE_VIEW *v = mstore_folder_view(s->folder);
     uint32_t seq = mstore_folder_seq(s->folder, uid);
     const MSTORE_MSG *m;
+    MSTORE_MSG_INFO info = {0};
     IMAP_MIME_PART *mime = NULL;
     const char *err;
     bool    first = true;
@@ -240,6 +241,7 @@ static bool fetch_message(IMAPD_SESSION *s, FETCH_CTX *c, uint32_t uid, bool add
     /* ENVELOPE / BODYSTRUCTURE / BODY from the index cache when there */
     bool    read_file = c->need_raw;
     bool    want[3] = {false, false, false};
+    bool    want_info = false;
 
     for (size_t i = 0; i < c->count; i++) {
 	if (c->items[i].kind == FI_ENVELOPE)
@@ -248,6 +250,13 @@ static bool fetch_message(IMAPD_SESSION *s, FETCH_CTX *c, uint32_t uid, bool add
 	    want[BLOB_BS] = true;
 	else if (c->items[i].kind == FI_BODY)
 	    want[BLOB_BODY] = true;
+	else if (c->items[i].kind == FI_INTERNALDATE || c->items[i].kind == FI_SIZE)
+	    want_info = true;
+    }
+    /* INTERNALDATE and sizes from the index record, before any output */
+    if (want_info && mstore_msg_info(s->folder, uid, &info, &err) < 0) {
+	msg_warn("%s: FETCH uid %u: %s", s->user, uid, err);
+	return false;
     }
     bool    have[3] = {false, false, false};
 
@@ -317,15 +326,17 @@ static bool fetch_message(IMAPD_SESSION *s, FETCH_CTX *c, uint32_t uid, bool add
 	    imapd_send(s, "MODSEQ (%llu)", (unsigned long long) m->modseq);
 	    break;
 	case FI_INTERNALDATE:
-	    imapd_date_format(buf, (time_t) m->internal_date);
+	    imapd_date_format(buf, (time_t) info.internal_date);
 	    imapd_send(s, "INTERNALDATE %s", STR(buf));
 	    break;
 	case FI_SIZE:
 	    if (mime) {
 		vsize = imap_mime_crlf_size(STR(text), LEN(text));
-		mstore_msg_vsize_set(s->folder, uid, vsize);
-	    } else if (mstore_msg_vsize(s->folder, uid, &vsize, &err) < 0)
-		vsize = m->size;
+		if (vsize != info.vsize)
+		    mstore_msg_vsize_set(s->folder, uid, vsize);
+	    } else if ((vsize = info.vsize) == 0
+		       && mstore_msg_vsize(s->folder, uid, &vsize, &err) < 0)
+		vsize = info.size;
 	    imapd_send(s, "RFC822.SIZE %llu", (unsigned long long) vsize);
 	    break;
 	case FI_ENVELOPE:
@@ -434,8 +445,11 @@ static bool fetch_run(IMAPD_SESSION *s, void *ctx)
 	    add_flags = run->unseen.uids[k] == uid;
 	if (!fetch_message(s, run->c, uid, add_flags, run->text, run->buf))
 	    run->missing++;
-	if (imapd_congested(s) && run->next < run->set.len)
+	if (imapd_congested(s) && run->next < run->set.len) {
+	    /* no index snapshot held while the client reads */
+	    mstore_release(s->store);
 	    return false;
+	}
     }
     if (run->missing)
 	imapd_no(s, "Some messages could not be FETCHed");

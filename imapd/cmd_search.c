@@ -43,6 +43,8 @@ typedef struct sctx {
     IMAP_MIME_PART *mime;
     bool    loaded;
     int     env_state, addrs_state;	/* 0 not tried, 1 cached, -1 not, 2 filled */
+    int     info_state;		/* 0 not read, 1 read, -1 failed */
+    MSTORE_MSG_INFO info;	/* date and sizes of message idx */
     VSTRING *env, *addrs, *value;
     const char *err;
     unsigned depth;
@@ -165,6 +167,18 @@ static bool header_has(SCTX *c, const char *field, const char *value)
 	cache_fill(c);
     r = imap_mime_header_get(STR(c->text) + c->mime->hdr_off, c->mime->hdr_len, field, c->value);
     return r && ci_find(STR(c->value), LEN(c->value), value);
+}
+
+/* search_info - the internal date and sizes of the current message, read
+ * from the index once per message; false when its record is gone */
+static bool search_info(SCTX *c)
+{
+    const char *err;
+
+    if (c->info_state == 0)
+	c->info_state = mstore_msg_info(c->s->folder, c->v->msgs[c->idx].uid, &c->info,
+					&err) < 0 ? -1 : 1;
+    return c->info_state == 1;
 }
 
 /* day_of - days since the epoch of a time (UTC) */
@@ -387,9 +401,14 @@ static bool search_key(SCTX *c, const IMAP_ARG *a, size_t n, size_t *i)
 	}
 	if (c->dry)
 	    return true;
-	vs = m->vsize;
-	if (vs == 0 && mstore_msg_vsize(c->s->folder, m->uid, &vs, &str2) < 0)
-	    vs = m->size;
+	if (!search_info(c))
+	    return false;
+	if ((vs = c->info.vsize) == 0) {
+	    if (mstore_msg_vsize(c->s->folder, m->uid, &vs, &str2) < 0)
+		vs = c->info.size;
+	    else
+		c->info.vsize = vs;
+	}
 	return larger ? vs > size : vs < size;
     }
     if (KEY("UID")) {
@@ -442,7 +461,7 @@ static bool search_key(SCTX *c, const IMAP_ARG *a, size_t n, size_t *i)
 	if (c->dry)
 	    return true;
 	day = day_of(when);
-	have = sent ? sent_day(c) : day_of((time_t) m->internal_date);
+	have = sent ? sent_day(c) : search_info(c) ? day_of((time_t) c->info.internal_date) : -1;
 	if (have < 0)
 	    return false;
 	if (strcasecmp(op, "BEFORE") == 0)
@@ -556,7 +575,7 @@ void    cmd_search(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count)
 	bool    match = true;
 
 	c.loaded = false;
-	c.env_state = c.addrs_state = 0;
+	c.env_state = c.addrs_state = c.info_state = 0;
 	for (i = start; i < count && match;)
 	    match = search_key(&c, args, count, &i);
 	if (c.mime)

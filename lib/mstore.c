@@ -651,7 +651,7 @@ int     mstore_delete(MSTORE *store, const char *name, const char **error_r)
 	mstore_fail(store, error_r, "INBOX can't be deleted.");
 	goto out;
     }
-    if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0) {
+    if ((rc = mstore_txn_write(store, &txn)) != 0) {
 	mstore_fail_mdb(store, error_r, "delete", rc);
 	goto out;
     }
@@ -797,7 +797,7 @@ int     mstore_rename(MSTORE *store, const char *oldname, const char *newname,
 	mstore_fail(store, error_r, "Can't rename mailbox under itself");
 	goto out;
     }
-    if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0) {
+    if ((rc = mstore_txn_write(store, &txn)) != 0) {
 	mstore_fail_mdb(store, error_r, "rename", rc);
 	goto out;
     }

@@ -130,17 +130,24 @@ typedef struct mstore_settings {
     const char *quota;		/* mail_quota: "" none, "100M", "1G", bytes */
 } MSTORE_SETTINGS;
 
-/* One message as the view shows it (fixed width, 48 bytes). */
+/* One message as the view shows it: what every command and the change
+ * detection need, 24 bytes (a view of 10,000 messages costs ~234 KiB per
+ * session). The internal date and the sizes are not here: they are read
+ * from the index when a command asks (mstore_msg_info). */
 typedef struct mstore_msg {
     uint32_t uid;
     uint32_t flags;		/* MSTORE_SEEN... */
     uint32_t keywords;		/* bit i = keyword i of the folder */
-    uint32_t recent;		/* 1: \Recent in this session */
+    uint8_t recent;		/* 1: \Recent in this session */
     uint64_t modseq;
+} MSTORE_MSG;
+
+/* What mstore_msg_info reads from a message's index record. */
+typedef struct mstore_msg_info {
     int64_t internal_date;	/* seconds since the epoch */
     uint64_t size;		/* file size (LF line ends) */
     uint64_t vsize;		/* RFC822.SIZE with CRLF; 0: not known yet */
-} MSTORE_MSG;
+} MSTORE_MSG_INFO;
 
 /* A folder's state as of the last sync (the session's view). msgs[] is in
  * ascending UID order: msgs[i] is message sequence number i + 1. The
@@ -345,6 +352,34 @@ int mstore_status(MSTORE *store, const char *name, MSTORE_VIEW *view_r,
 
 /* ---- reading messages ---- */
 
+/* Lookups of message records (mstore_msg_info, mstore_msg_vsize,
+ * mstore_msg_open, mstore_msg_read, mstore_cache_get) share one LMDB
+ * read transaction per store, begun by the first of them and kept until
+ * mstore_release or mstore_cache_flush (or until this store begins a
+ * write: a sync, STORE, EXPUNGE, COPY, append or cache flush), so a
+ * command that reads 100,000 records does not begin 100,000
+ * transactions. A caller serving commands ends it after each command:
+ * an open read transaction pins the index pages of its snapshot and
+ * makes the file grow while others write, and takes one of the
+ * environment's reader slots. Within a command the records are as of
+ * the first lookup: a message that another session expunged meanwhile
+ * may still be in the view but no longer have a record (an error). */
+
+/* mstore_release - end the shared read transaction (if any). Cheap;
+ * call it when a command is done (mstore_cache_flush calls it too). */
+void mstore_release(MSTORE *store);
+
+/* mstore_msg_info - internal date, file size and RFC822.SIZE of uid, read
+ * from its index record in the shared read transaction (a cursor step
+ * when uid follows the one asked for last, as when a command walks the
+ * view in order; else one B-tree lookup). vsize includes a value queued
+ * by mstore_msg_vsize_set and not yet flushed, and is 0 when not known
+ * yet (mstore_msg_vsize computes it). Returns 0, or -1 (*error_r) when
+ * uid is not in the view, its record is gone (expunged by another
+ * session since the view was taken), or on an index error. */
+int mstore_msg_info(MSTORE_FOLDER *folder, uint32_t uid, MSTORE_MSG_INFO *info,
+		    const char **error_r);
+
 /* mstore_msg_open - open the message file of uid read-only (re-finding
  * it by base name when another program renamed it); *size_r gets its
  * size. Returns an fd the caller closes, or -1 (*error_r) when the UID is
@@ -357,14 +392,18 @@ int mstore_msg_open(MSTORE_FOLDER *folder, uint32_t uid, off_t *size_r,
 int mstore_msg_read(MSTORE_FOLDER *folder, uint32_t uid, VSTRING *buf,
 		    size_t max, const char **error_r);
 
-/* mstore_msg_vsize - RFC822.SIZE (CRLF line ends) of uid: from the index,
- * else from ",W=" in the name, else counted from the file once and stored
- * in the index (queued as mstore_cache_put). Returns 0 and *vsize_r, or -1. */
+/* mstore_msg_vsize - RFC822.SIZE (CRLF line ends) of uid: from the index
+ * record (taken from ",W=" in the name at sync) or the queue of computed
+ * sizes, else counted from the file once and stored in the index (queued
+ * as mstore_cache_put). Returns 0 and *vsize_r, or -1 (as mstore_msg_info,
+ * or the file cannot be read). */
 int mstore_msg_vsize(MSTORE_FOLDER *folder, uint32_t uid, uint64_t *vsize_r,
 		     const char **error_r);
 
 /* mstore_msg_vsize_set - remember an RFC822.SIZE the caller computed from
- * the message text (queued as mstore_cache_put); unknown uids are ignored */
+ * the message text (queued as mstore_cache_put) unless the index or the
+ * queue already has it; uids not in the view or without a record are
+ * ignored */
 void mstore_msg_vsize_set(MSTORE_FOLDER *folder, uint32_t uid, uint64_t vsize);
 
 /* mstore_crlf - append data to out with every bare LF turned into CRLF.
@@ -393,9 +432,11 @@ int mstore_cache_put(MSTORE_FOLDER *folder, uint32_t uid, int kind,
 
 /* mstore_cache_flush - write every queued cache entry and computed
  * RFC822.SIZE in one index transaction (one sync, not one per message);
- * entries of messages expunged meanwhile are dropped. A caller serving
- * commands calls it once per command. Returns 0, or -1 (*error_r, the
- * queue is dropped: the cache is recomputed from the files later). */
+ * entries of messages expunged meanwhile are dropped. Ends the shared
+ * read transaction first (mstore_release), also when nothing is queued.
+ * A caller serving commands calls it once per command. Returns 0, or -1
+ * (*error_r, the queue is dropped: the cache is recomputed from the
+ * files later). */
 int mstore_cache_flush(MSTORE *store, const char **error_r);
 
 /* ---- flags ---- */

@@ -254,7 +254,7 @@ int     mstore_append_finish(MSTORE_APPEND **app, uint32_t flags, const char *co
     ap->fd = -1;
     if (mstore_quota_check(store, ap->size, error_r) < 0)
 	goto out;
-    if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0) {
+    if ((rc = mstore_txn_write(store, &txn)) != 0) {
 	mstore_fail_mdb(store, error_r, "append", rc);
 	goto out;
     }
@@ -434,15 +434,19 @@ static int mstore_copy_move(MSTORE_FOLDER *folder, const MSTORE_UIDS *uids, cons
 	goto out;
     same = strcmp(STR(ddir), folder->dir) == 0;
     mstore_folder_path(store, STR(ddir), dpath);
-    for (size_t i = 0; i < uids->len; i++) {
-	MSTORE_MSG *m = mstore_view_find(&folder->view, uids->uids[i]);
+    /* Sizes from the records, only when there is a quota to check (the
+     * shared read transaction ends with the write transaction below);
+     * UIDs not in the view or gone are skipped. */
+    for (size_t i = 0; !move && store->quota_limit && i < uids->len; i++) {
+	MSTORE_MSG_INFO info;
+	const char *ignored;
 
-	if (m)
-	    bytes += m->size;
+	if (mstore_msg_info(folder, uids->uids[i], &info, &ignored) == 0)
+	    bytes += info.size;
     }
     if (!move && mstore_quota_check(store, bytes, error_r) < 0)
 	goto out;
-    if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0) {
+    if ((rc = mstore_txn_write(store, &txn)) != 0) {
 	mstore_fail_mdb(store, error_r, "copy", rc);
 	goto out;
     }
@@ -650,7 +654,7 @@ int     mstore_expunge(MSTORE_FOLDER *folder, const MSTORE_UIDS *uids, MSTORE_UI
 	for (size_t i = 1; i < uids->len; i++)
 	    if (uids->uids[i] <= uids->uids[i - 1])
 		msg_panic("mstore_expunge: UID list not ascending");
-    if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0) {
+    if ((rc = mstore_txn_write(store, &txn)) != 0) {
 	mstore_fail_mdb(store, error_r, "expunge", rc);
 	goto out;
     }
@@ -729,7 +733,7 @@ int     mstore_rebuild(MSTORE *store, const char *name, const char **error_r)
     memset(&frec, 0, sizeof(frec));
     if (mstore_name_to_dir(store, name, dir, error_r) < 0)
 	goto out;
-    if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0) {
+    if ((rc = mstore_txn_write(store, &txn)) != 0) {
 	mstore_fail_mdb(store, error_r, "rebuild", rc);
 	goto out;
     }

@@ -88,7 +88,7 @@ int     mstore_keyword_index(MSTORE_FOLDER *folder, const char *keyword, bool cr
 	    return (int) i;
     if (!create)
 	return mstore_fail(store, error_r, "Unknown keyword: %s", keyword);
-    if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0)
+    if ((rc = mstore_txn_write(store, &txn)) != 0)
 	return mstore_fail_mdb(store, error_r, "define keyword", rc);
     if ((rc = mstore_frec_get(store, txn, folder->dir, &frec, &kw)) <= 0 || frec.id != folder->id) {
 	mdb_txn_abort(txn);
@@ -170,7 +170,7 @@ int     mstore_store_flags(MSTORE_FOLDER *folder, const MSTORE_UIDS *uids, int m
 	mstore_fail(store, error_r, "open %s: %m", STR(p));
 	goto out;
     }
-    if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0) {
+    if ((rc = mstore_txn_write(store, &txn)) != 0) {
 	mstore_fail_mdb(store, error_r, "store", rc);
 	goto out;
     }

@@ -102,7 +102,7 @@ static int mstore_folder_sync_once(MSTORE_FOLDER *folder, bool claim, MSTORE_VIE
 	mstore_keywords_free(&kw, frec->nkeywords);
     kw = NULL;
 
-    if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0)
+    if ((rc = mstore_txn_write(store, &txn)) != 0)
 	return mstore_fail_mdb(store, error_r, "open folder", rc);
     if (mstore_sync(store, txn, folder->dir, frec, &kw, false, error_r) < 0)
 	goto bad;

@@ -31,6 +31,9 @@
 
 #define MSTORE_MAPSIZE ((size_t) 8 << 30)
 
+/* The view's per-message cost (mstore.h promises it). */
+_Static_assert(sizeof(MSTORE_MSG) <= 24, "MSTORE_MSG grew past 24 bytes");
+
 /* mstore_mdb_corrupt - is rc a sign of a broken index file */
 bool    mstore_mdb_corrupt(int rc)
 {
@@ -212,6 +215,7 @@ int     mstore_index_open(MSTORE *store, const char **error_r)
 /* mstore_index_close - close the environment */
 void    mstore_index_close(MSTORE *store)
 {
+    mstore_release(store);
     if (store->env && mstore_env_release(store))
 	mdb_env_close(store->env);
     store->env = NULL;
@@ -232,6 +236,44 @@ int     mstore_index_recover(MSTORE *store, int rc, const char **error_r)
     mstore_index_close(store);
     mstore_index_aside(store, rc);
     return mstore_index_open(store, error_r);
+}
+
+/* mstore_release - end the shared read transaction */
+void    mstore_release(MSTORE *store)
+{
+    if (store == NULL)
+	return;
+    /* A read-only transaction's cursor is closed by hand. */
+    if (store->rcur != NULL) {
+	mdb_cursor_close(store->rcur);
+	store->rcur = NULL;
+	store->rcur_set = false;
+    }
+    if (store->rtxn != NULL) {
+	mdb_txn_abort(store->rtxn);
+	store->rtxn = NULL;
+    }
+}
+
+/* mstore_rtxn - the shared read transaction, begun on first use */
+int     mstore_rtxn(MSTORE *store, MDB_txn **txn_r)
+{
+    int     rc;
+
+    if (store->rtxn == NULL
+	&& (rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &store->rtxn)) != 0) {
+	store->rtxn = NULL;
+	return mstore_fail_mdb(store, NULL, "read index", rc);
+    }
+    *txn_r = store->rtxn;
+    return 0;
+}
+
+/* mstore_txn_write - begin a write transaction */
+int     mstore_txn_write(MSTORE *store, MDB_txn **txn_r)
+{
+    mstore_release(store);
+    return mdb_txn_begin(store->env, NULL, 0, txn_r);
 }
 
 /* mstore_key_msg - the 8-byte key of a message */
@@ -386,6 +428,19 @@ int     mstore_frec_new(MSTORE *store, MDB_txn *txn, MSTORE_FREC *frec)
     return 0;
 }
 
+/* mstore_rec_decode - a message record's value into rec and (may be
+ * NULL) name: 1, or -1 for a record of the wrong size */
+static int mstore_rec_decode(MSTORE *store, uint32_t fid, uint32_t uid, const MDB_val *val,
+			             MSTORE_REC *rec, VSTRING *name)
+{
+    if (val->mv_size < sizeof(*rec))
+	return mstore_fail(store, NULL, "message record %u/%u: bad size", fid, uid);
+    memcpy(rec, val->mv_data, sizeof(*rec));
+    if (name)
+	vstring_setn(name, (const char *) val->mv_data + sizeof(*rec), val->mv_size - sizeof(*rec));
+    return 1;
+}
+
 /* mstore_rec_get - a message record and (name may be NULL) its file name:
  * 1 found, 0 not, -1 error */
 int     mstore_rec_get(MSTORE *store, MDB_txn *txn, uint32_t fid, uint32_t uid,
@@ -402,12 +457,52 @@ int     mstore_rec_get(MSTORE *store, MDB_txn *txn, uint32_t fid, uint32_t uid,
 	return 0;
     if (rc != 0)
 	return mstore_fail_mdb(store, NULL, "read message record", rc);
-    if (val.mv_size < sizeof(*rec))
-	return mstore_fail(store, NULL, "message record %u/%u: bad size", fid, uid);
-    memcpy(rec, val.mv_data, sizeof(*rec));
-    if (name)
-	vstring_setn(name, (const char *) val.mv_data + sizeof(*rec), val.mv_size - sizeof(*rec));
-    return 1;
+    return mstore_rec_decode(store, fid, uid, &val, rec, name);
+}
+
+/* mstore_rec_lookup - mstore_rec_get in the shared read transaction */
+int     mstore_rec_lookup(MSTORE *store, uint32_t fid, uint32_t uid, MSTORE_REC *rec,
+			          VSTRING *name)
+{
+    unsigned char k[8];
+    MDB_txn *txn;
+    MDB_val key, val;
+    int     rc;
+
+    if (mstore_rtxn(store, &txn) < 0)
+	return -1;
+    if (store->rcur == NULL && (rc = mdb_cursor_open(txn, store->db_msgs, &store->rcur)) != 0) {
+	store->rcur = NULL;
+	mstore_release(store);
+	return mstore_fail_mdb(store, NULL, "open cursor", rc);
+    }
+    mstore_key_msg(k, fid, uid);
+    /* Commands walk the view in UID order: the record asked for is most
+     * often the one after the last (or the last again), a step instead of
+     * a B-tree descent. */
+    if (store->rcur_set) {
+	bool    same = store->rcur_fid == fid && store->rcur_uid == uid;
+
+	rc = mdb_cursor_get(store->rcur, &key, &val, same ? MDB_GET_CURRENT : MDB_NEXT);
+	if (rc == 0 && key.mv_size == 8 && memcmp(key.mv_data, k, 8) == 0) {
+	    store->rcur_fid = fid;
+	    store->rcur_uid = uid;
+	    return mstore_rec_decode(store, fid, uid, &val, rec, name);
+	}
+    }
+    key.mv_data = k;
+    key.mv_size = 8;
+    rc = mdb_cursor_get(store->rcur, &key, &val, MDB_SET_KEY);
+    store->rcur_set = rc == 0;
+    store->rcur_fid = fid;
+    store->rcur_uid = uid;
+    if (rc == MDB_NOTFOUND)
+	return 0;
+    if (rc != 0) {
+	mstore_release(store);
+	return mstore_fail_mdb(store, NULL, "read message record", rc);
+    }
+    return mstore_rec_decode(store, fid, uid, &val, rec, name);
 }
 
 /* mstore_rec_put - write a message record (append: key is above all others) */
@@ -536,9 +631,6 @@ int     mstore_view_load(MSTORE *store, MDB_txn *txn, uint32_t fid, MSTORE_VIEW 
 	msgs[n].keywords = rec.keywords;
 	msgs[n].recent = 0;
 	msgs[n].modseq = rec.modseq;
-	msgs[n].internal_date = rec.idate;
-	msgs[n].size = rec.size;
-	msgs[n].vsize = rec.vsize;
 	n++;
     }
     mdb_cursor_close(cur);

@@ -14,6 +14,11 @@
  * MDB_NOSYNC: LMDB documents that a system crash can then corrupt the
  * file unless the filesystem preserves write order). A crash loses at
  * most the queued entries, which are recomputed from the files.
+ *
+ * Record and cache lookups go through the store's shared read
+ * transaction (mstore_rtxn), which the caller ends after each command
+ * (mstore_release, mstore_cache_flush); an index error ends it too, so
+ * the next lookup starts afresh.
  */
 #include "sys_defs.h"
 
@@ -63,18 +68,68 @@ uint64_t mstore_crlf_size(const char *data, size_t len, int *state)
     return n;
 }
 
-/* mstore_msg_name - the stored file name of uid (1 found, 0 not, -1 error) */
-static int mstore_msg_name(MSTORE_FOLDER *folder, uint32_t uid, MSTORE_REC *rec, VSTRING *name)
+/* mstore_msg_rec - the record and (name may be NULL) stored file name of
+ * uid, through the shared read transaction: 1 found, 0 not, -1 error */
+static int mstore_msg_rec(MSTORE_FOLDER *folder, uint32_t uid, MSTORE_REC *rec, VSTRING *name)
+{
+    return mstore_rec_lookup(folder->store, folder->id, uid, rec, name);
+}
+
+/* mstore_pending_vsize - a computed RFC822.SIZE of uid still in the
+ * queue, 0: none (the newest entry wins) */
+static uint64_t mstore_pending_vsize(const MSTORE *store, uint32_t fid, uint32_t uid)
+{
+    /* A command walking the view in UID order asks above every queued one. */
+    if (uid > store->pending_vsize_max)
+	return 0;
+    for (size_t i = store->npending; i-- > 0;) {
+	const MSTORE_PENDING *p = &store->pending[i];
+
+	if (p->kind == 0 && p->uid == uid && p->fid == fid)
+	    return p->vsize;
+    }
+    return 0;
+}
+
+/* mstore_msg_in_view - is uid in the view: the message after the one
+ * last asked for (commands walk the view in order), else a binary search */
+static bool mstore_msg_in_view(MSTORE_FOLDER *folder, uint32_t uid)
+{
+    const MSTORE_VIEW *v = &folder->view;
+    uint32_t i = folder->info_next;
+    const MSTORE_MSG *m;
+
+    if (i < v->count && v->msgs[i].uid == uid) {
+	folder->info_next = i + 1;
+	return true;
+    }
+    if (i > 0 && i <= v->count && v->msgs[i - 1].uid == uid)
+	return true;				/* the same again */
+    if ((m = mstore_view_find(v, uid)) == NULL)
+	return false;
+    folder->info_next = (uint32_t) (m - v->msgs) + 1;
+    return true;
+}
+
+/* mstore_msg_info - internal date and sizes from the index record */
+int     mstore_msg_info(MSTORE_FOLDER *folder, uint32_t uid, MSTORE_MSG_INFO *info,
+			        const char **error_r)
 {
     MSTORE *store = folder->store;
-    MDB_txn *txn;
+    MSTORE_REC rec;
+    uint64_t queued;
     int     rc;
 
-    if ((rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn)) != 0)
-	return mstore_fail_mdb(store, NULL, "read message", rc);
-    rc = mstore_rec_get(store, txn, folder->id, uid, rec, name);
-    mdb_txn_abort(txn);
-    return rc;
+    if (!mstore_msg_in_view(folder, uid))
+	return mstore_fail(store, error_r, "No such message: UID %u", uid);
+    if ((rc = mstore_msg_rec(folder, uid, &rec, NULL)) == 0)
+	return mstore_fail(store, error_r, "Message UID %u was expunged", uid);
+    if (rc < 0)
+	return mstore_errptr(store, error_r);
+    info->internal_date = rec.idate;
+    info->size = rec.size;
+    info->vsize = (queued = mstore_pending_vsize(store, folder->id, uid)) ? queued : rec.vsize;
+    return 0;
 }
 
 /* mstore_msg_open - open a message read-only */
@@ -90,7 +145,7 @@ int     mstore_msg_open(MSTORE_FOLDER *folder, uint32_t uid, off_t *size_r, cons
 	mstore_fail(store, error_r, "No such message: UID %u", uid);
 	goto out;
     }
-    if ((rc = mstore_msg_name(folder, uid, &rec, name)) <= 0) {
+    if ((rc = mstore_msg_rec(folder, uid, &rec, name)) <= 0) {
 	if (rc == 0)
 	    mstore_fail(store, error_r, "Message UID %u was expunged", uid);
 	else
@@ -171,6 +226,8 @@ static int mstore_pending_add(MSTORE_FOLDER *folder, uint32_t uid, int kind, uin
     p->uid = uid;
     p->kind = kind;
     p->vsize = vsize;
+    if (kind == 0 && uid > store->pending_vsize_max)
+	store->pending_vsize_max = uid;
     p->len = len;
     p->data = len ? mymemdup(data, len) : NULL;
     store->pending_bytes += len;
@@ -186,6 +243,7 @@ static void mstore_pending_drop(MSTORE *store)
 	myfree(store->pending[i].data);
     store->npending = 0;
     store->pending_bytes = 0;
+    store->pending_vsize_max = 0;
 }
 
 /* mstore_cache_key - {fid, uid, kind} */
@@ -205,11 +263,12 @@ int     mstore_cache_flush(MSTORE *store, const char **error_r)
     unsigned char k[9];
     int     rc;
 
+    mstore_release(store);
     if (store == NULL || store->npending == 0 || store->env == NULL)
 	return 0;
     /* A cache is derived data: the transaction is the index's normal one
      * (data pages synced, MDB_NOMETASYNC), only far fewer of them. */
-    if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0) {
+    if ((rc = mstore_txn_write(store, &txn)) != 0) {
 	mstore_pending_drop(store);
 	return mstore_fail_mdb(store, error_r, "write cache", rc);
     }
@@ -258,12 +317,11 @@ int     mstore_cache_flush(MSTORE *store, const char **error_r)
 /* mstore_msg_vsize_set - remember a computed RFC822.SIZE */
 void    mstore_msg_vsize_set(MSTORE_FOLDER *folder, uint32_t uid, uint64_t vsize)
 {
-    MSTORE_MSG *m = mstore_view_find(&folder->view, uid);
+    MSTORE_MSG_INFO info;
     const char *err;
 
-    if (m == NULL || m->vsize == vsize || vsize == 0)
+    if (vsize == 0 || mstore_msg_info(folder, uid, &info, &err) < 0 || info.vsize == vsize)
 	return;
-    m->vsize = vsize;
     if (mstore_pending_add(folder, uid, 0, vsize, NULL, 0, &err) < 0)
 	msg_warn("%s: caching sizes: %s", folder->path, err);
 }
@@ -273,16 +331,16 @@ int     mstore_msg_vsize(MSTORE_FOLDER *folder, uint32_t uid, uint64_t *vsize_r,
 			         const char **error_r)
 {
     MSTORE *store = folder->store;
-    MSTORE_MSG *m = mstore_view_find(&folder->view, uid);
+    MSTORE_MSG_INFO info;
     char    chunk[65536];
     ssize_t n;
     uint64_t vsize = 0;
     int     fd, state = 0;
 
-    if (m == NULL)
-	return mstore_fail(store, error_r, "No such message: UID %u", uid);
-    if (m->vsize) {
-	*vsize_r = m->vsize;
+    if (mstore_msg_info(folder, uid, &info, error_r) < 0)
+	return -1;
+    if (info.vsize) {
+	*vsize_r = info.vsize;
 	return 0;
     }
     if ((fd = mstore_msg_open(folder, uid, NULL, error_r)) < 0)
@@ -322,16 +380,17 @@ int     mstore_cache_get(MSTORE_FOLDER *folder, uint32_t uid, int kind, VSTRING 
     mstore_cache_key(k, folder->id, uid, kind);
     key.mv_data = k;
     key.mv_size = 9;
-    if ((rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn)) != 0)
-	return mstore_fail_mdb(store, error_r, "read cache", rc);
+    if (mstore_rtxn(store, &txn) < 0)
+	return mstore_errptr(store, error_r);
     rc = mdb_get(txn, store->db_cache, &key, &val);
     if (rc == 0)
 	vstring_setn(buf, val.mv_data, val.mv_size);
-    mdb_txn_abort(txn);
     if (rc == MDB_NOTFOUND)
 	return 0;
-    if (rc != 0)
+    if (rc != 0) {
+	mstore_release(store);
 	return mstore_fail_mdb(store, error_r, "read cache", rc);
+    }
     return 1;
 }
 

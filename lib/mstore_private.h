@@ -83,6 +83,11 @@ struct mstore {
     int     last_rc;		/* LMDB code of the last index error */
     MSTORE_PENDING *pending;	/* cache writes not yet in the index */
     size_t  npending, pending_alloc, pending_bytes;
+    uint32_t pending_vsize_max;	/* highest UID of a queued size, 0: none */
+    MDB_txn *rtxn;		/* shared read transaction (mstore_release) */
+    MDB_cursor *rcur;		/* on msgs in rtxn, NULL: not opened yet */
+    bool    rcur_set;		/* rcur is on the record of rcur_fid/uid */
+    uint32_t rcur_fid, rcur_uid;
 };
 
 struct mstore_folder {
@@ -95,6 +100,7 @@ struct mstore_folder {
     uint32_t id;
     MSTORE_VIEW view;
     MSTORE_FREC frec;		/* as of the view */
+    uint32_t info_next;		/* view index after the last mstore_msg_info */
 };
 
 struct mstore_append {
@@ -154,6 +160,17 @@ int mstore_range_del(MSTORE *store, MDB_txn *txn, MDB_dbi dbi, uint32_t fid, uin
  * expunge log, cache) and its folder entry for dir; 0 or -1 (store->err) */
 int mstore_folder_forget(MSTORE *store, MDB_txn *txn, const char *dir, uint32_t fid);
 int mstore_view_load(MSTORE *store, MDB_txn *txn, uint32_t fid, MSTORE_VIEW *view);
+/* mstore_txn_write - begin a write transaction (ends the shared read
+ * transaction first: it would not see this one's changes); LMDB code */
+int mstore_txn_write(MSTORE *store, MDB_txn **txn_r);
+/* mstore_rtxn - the shared read transaction, begun when there is none;
+ * 0 or -1 (store->err) */
+int mstore_rtxn(MSTORE *store, MDB_txn **txn_r);
+/* mstore_rec_lookup - mstore_rec_get in the shared read transaction (a
+ * cursor that steps when the next record is the one asked for); an
+ * index error ends the transaction */
+int mstore_rec_lookup(MSTORE *store, uint32_t fid, uint32_t uid, MSTORE_REC *rec,
+		      VSTRING *name);
 void mstore_keywords_free(char ***kwp, unsigned n);
 
 /* mstore_sync.c */

@@ -180,6 +180,8 @@ static void pop3d_dispatch(POP3D_SESSION *s, VSTRING *line)
 	pop3d_err(s, "Command %s is not valid in this state.", v->name);
     else
 	v->fn(s, &cmd);
+    /* No index read transaction is kept between commands (mstore.h). */
+    mstore_release(s->store);
     pop3_cmd_wipe(&cmd);
 }
 

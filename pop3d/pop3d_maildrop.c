@@ -82,11 +82,11 @@ static int pop3d_maildrop_snapshot(POP3D_SESSION *s, const char **error_r)
     s->total_size = 0;
     for (uint32_t i = 0; i < v->count; i++) {
 	const MSTORE_MSG *m = &v->msgs[i];
-	uint64_t size = m->vsize;
+	uint64_t size;
 
 	if (m->keywords & hide)
 	    continue;
-	if (size == 0 && mstore_msg_vsize(s->folder, m->uid, &size, error_r) < 0) {
+	if (mstore_msg_vsize(s->folder, m->uid, &size, error_r) < 0) {
 	    msg_warn("%s: UID %u: %s (not listed)", s->user, m->uid, *error_r);
 	    continue;
 	}

@@ -14,6 +14,7 @@
 #include "mailbox.h"
 #include "msg.h"
 #include "mstore.h"
+#include "mstore_private.h"		/* the LMDB environment: reader slots */
 #include "mymalloc.h"
 #include "vstring.h"
 #include "unit.h"
@@ -50,6 +51,20 @@ static MSTORE *open_store(char sep)
     if (s == NULL)
 	fprintf(stderr, "mstore_open: %s\n", why);
     return s;
+}
+
+/* info_of - mstore_msg_info of uid; all zero (and a failed check) when
+ * the call fails */
+static MSTORE_MSG_INFO info_of(MSTORE_FOLDER *f, uint32_t uid)
+{
+    MSTORE_MSG_INFO info = {0};
+    const char *why;
+
+    if (mstore_msg_info(f, uid, &info, &why) < 0) {
+	UNIT_FAIL("mstore_msg_info uid %u: %s", uid, why);
+	memset(&info, 0, sizeof(info));
+    }
+    return info;
 }
 
 /* drop_file - another program delivers into DIR/new (tmp + rename) */
@@ -333,7 +348,7 @@ TEST(sync_1000_files)
 
     CHECK(mstore_msg_read(f, 1, buf, 0, &why) == 0);
     CHECK_STR(STR(buf), "Subject: 999\n\nbody 999\n");
-    CHECK(v->msgs[0].size == LEN(buf));
+    CHECK(info_of(f, 1).size == LEN(buf));
     vstring_free(&buf);
     mstore_folder_close(&f);
     /* A second session: same UIDs, nothing recent any more. */
@@ -810,7 +825,7 @@ TEST(append_copy_move_expunge)
     CHECK_INT(v->uidvalidity, uidv);
     CHECK_INT(v->count, 3);
     CHECK_INT(v->msgs[1].flags, MSTORE_SEEN);
-    CHECK_INT(v->msgs[0].internal_date, 1600000000);
+    CHECK_INT(info_of(f, 1).internal_date, 1600000000);
     /* Stored with LF; RFC822.SIZE counts CRLF. */
     VSTRING *buf = vstring_alloc(100);
     uint64_t vs;
@@ -880,7 +895,7 @@ TEST(append_copy_move_expunge)
 	CHECK_INT(v->count, 3);
 	CHECK_INT(v->msgs[1].flags, MSTORE_FLAGGED);
 	CHECK_INT(v->msgs[2].flags, MSTORE_SEEN);
-	CHECK_INT(v->msgs[0].internal_date, 1600000000);
+	CHECK_INT(info_of(f, 1).internal_date, 1600000000);
 	CHECK(mstore_msg_read(f, 2, buf, 0, &why) == 0);
 	CHECK_STR(STR(buf), "Subject: three\n\nbare\rcr\n");
 	mstore_folder_close(&f);
@@ -1120,6 +1135,99 @@ TEST(cache_and_crlf)
     vstring_free(&buf);
 }
 
+/* reader_line - count the readers that hold a transaction (a txnid) */
+static int reader_line(const char *line, void *ctx)
+{
+    size_t  len = strlen(line);
+
+    if (len > 1 && line[0] == ' ' && line[len - 2] >= '0' && line[len - 2] <= '9'
+	&& strstr(line, "pid") == NULL)
+	++*(int *) ctx;
+    return 0;
+}
+
+/* index_readers - read transactions open on the index, any store */
+static int index_readers(MSTORE *s)
+{
+    int     n = 0;
+
+    mdb_reader_list(s->env, reader_line, &n);
+    return n;
+}
+
+/* The view holds 24 bytes per message; dates and sizes come from the
+ * index records through one read transaction per command, which
+ * mstore_release and mstore_cache_flush end. */
+TEST(msg_info_on_demand)
+{
+    const char *why;
+    MSTORE *s, *s2;
+    MSTORE_FOLDER *f, *f2;
+    MSTORE_MSG_INFO info;
+    MSTORE_UIDS u = {0};
+    uint64_t vs = 0;
+
+    CHECK(sizeof(MSTORE_MSG) <= 24);
+    fresh();
+    s = open_store('.');
+    s2 = open_store('.');
+    if (s == NULL || s2 == NULL) {
+	UNIT_FAIL("open");
+	return;
+    }
+    append_msg(s, "INBOX", "Subject: a\n\nx\n", 0, NULL);	/* W= in the name */
+    drop_file(maildir, 2, "Subject: bb\n\ny\n");	/* no W= */
+    f = mstore_folder_open(s, "INBOX", 0, &why);
+    f2 = mstore_folder_open(s2, "INBOX", 0, &why);
+    if (f == NULL || f2 == NULL) {
+	UNIT_FAIL("folder open: %s", why);
+	goto out;
+    }
+    CHECK_INT(index_readers(s), 0);
+    info = info_of(f, 1);
+    CHECK_INT(info.internal_date, 1600000000);
+    CHECK_INT(info.size, 14);
+    CHECK_INT(info.vsize, 17);
+    CHECK_INT(index_readers(s), 1);
+    info = info_of(f, 2);
+    CHECK_INT(info.size, 15);
+    CHECK_INT(info.vsize, 0);			/* not known yet */
+    CHECK(mstore_msg_vsize(f, 2, &vs, &why) == 0 && vs == 18);
+    CHECK_INT(info_of(f, 2).vsize, 18);	/* queued, seen at once */
+    CHECK_INT(mstore_msg_info(f, 99, &info, &why), -1);
+    CHECK_INT(index_readers(s), 1);		/* one for all those lookups */
+    /* the end of a command: queue written, no read transaction left */
+    CHECK(mstore_cache_flush(s, &why) == 0);
+    CHECK_INT(index_readers(s), 0);
+    CHECK_INT(info_of(f2, 2).vsize, 18);
+    mstore_release(s2);
+    CHECK_INT(index_readers(s), 0);
+    mstore_release(s2);				/* twice is fine */
+    /* a write of the store ends its read transaction: the next lookup
+     * sees the store's own change */
+    CHECK_INT(info_of(f, 1).size, 14);
+    mstore_uids_add(&u, 1);
+    CHECK(mstore_store_flags(f, &u, MSTORE_FLAGS_ADD, MSTORE_FLAGGED, 0, 0, NULL, &why) == 0);
+    CHECK_INT(index_readers(s), 0);
+    CHECK_INT(info_of(f, 1).internal_date, 1600000000);
+    mstore_release(s);
+    /* expunged by another session: still in this view, no record */
+    CHECK(mstore_store_flags(f2, &u, MSTORE_FLAGS_ADD, MSTORE_DELETED, 0, 0, NULL, &why) == 0);
+    CHECK(mstore_expunge(f2, NULL, NULL, &why) == 0);
+    CHECK_INT(mstore_folder_seq(f, 1), 1);
+    CHECK_INT(mstore_msg_info(f, 1, &info, &why), -1);
+    CHECK(mstore_msg_vsize(f, 1, &vs, &why) == -1);
+    CHECK_INT(info_of(f, 2).vsize, 18);
+    mstore_release(s);
+    CHECK_INT(index_readers(s), 0);
+out:
+    mstore_uids_free(&u);
+    mstore_folder_close(&f);
+    mstore_folder_close(&f2);
+    mstore_close(&s);
+    mstore_close(&s2);
+}
+
 /* Cache writes are queued and reach the index in one transaction. */
 TEST(cache_batched)
 {
@@ -1144,12 +1252,16 @@ TEST(cache_batched)
 	CHECK_INT(mstore_cache_get(f, 1, MSTORE_CACHE_ENVELOPE, buf, &why), 1);
 	CHECK_INT(mstore_cache_get(f2, 1, MSTORE_CACHE_ENVELOPE, buf, &why), 0);
 	CHECK(mstore_cache_flush(s, &why) == 0);
+	/* f2's lookups see s's writes from its next command on */
+	CHECK_INT(mstore_cache_get(f2, 1, MSTORE_CACHE_ENVELOPE, buf, &why), 0);
+	mstore_release(s2);
 	CHECK_INT(mstore_cache_get(f2, 1, MSTORE_CACHE_ENVELOPE, buf, &why), 1);
 	CHECK_STR(STR(buf), "E1");
 	CHECK(mstore_cache_flush(s, &why) == 0);	/* empty queue */
 	/* a full batch flushes by itself */
 	for (int i = 0; i < 1000; i++)
 	    CHECK(mstore_cache_put(f, 2, MSTORE_CACHE_BODY, "B", 1, &why) == 0);
+	mstore_release(s2);
 	CHECK_INT(mstore_cache_get(f2, 2, MSTORE_CACHE_BODY, buf, &why), 1);
 	/* queued for a message expunged by the other store: dropped */
 	CHECK(mstore_cache_put(f, 1, MSTORE_CACHE_BODYSTRUCTURE, "S", 1, &why) == 0);
@@ -1172,7 +1284,7 @@ TEST(cache_batched)
     if (f) {
 	const MSTORE_VIEW *v = mstore_folder_view(f);
 
-	CHECK(v->count == 1 && v->msgs[0].uid == 2 && v->msgs[0].vsize == 99);
+	CHECK(v->count == 1 && v->msgs[0].uid == 2 && info_of(f, 2).vsize == 99);
     } else
 	UNIT_FAIL("reopen");
     mstore_folder_close(&f);
@@ -1233,6 +1345,7 @@ int     main(void)
     RUN(recent_claimed_once);
     RUN(cache_and_crlf);
     RUN(cache_batched);
+    RUN(msg_info_on_demand);
     RUN(quota_enforced);
     fresh();
     rmdir(tmpdir);
