@@ -300,8 +300,10 @@ void    imapd_idle_tick(IMAPD_SESSION *s, time_t now)
 	return;
     if (now != s->idle_check) {
 	s->idle_check = now;
-	if (s->folder && mstore_folder_changed(s->folder, &err) == 1)
+	if (s->folder && mstore_folder_changed(s->folder, &err) == 1) {
 	    imapd_updates(s, true);
+	    mstore_release(s->store);	/* no snapshot held while idle */
+	}
     }
     if (now - s->idle_note >= var_imap_idle_notify_interval) {
 	imapd_send(s, "* OK Still here\r\n");
