@@ -627,6 +627,13 @@ static const char *config_expand_name(const char *name, CONFIG_EXPAND_CTX *ctx)
     }
     if (config_cache == NULL)
         config_cache = htable_create(64);
+    /* A computed default whose inputs refer back to it was expanded (as
+     * empty, with config_compute_error set) while we were busy: keep that
+     * one, a second entry would leak. */
+    if ((cached = htable_find(config_cache, name)) != NULL) {
+        vstring_free(&val);
+        return cached;
+    }
     cached = vstring_export(&val);
     htable_enter(config_cache, name, cached);
     return cached;
