@@ -102,6 +102,16 @@ static const char *postconf_value(const char *name, int flags)
     return config_lookup_raw(name);
 }
 
+/* postconf_compute_warn - say why a computed default came out empty
+ * (the daemons refuse to start with that message; postconf goes on) */
+static void postconf_compute_warn(void)
+{
+    const char *why = config_compute_error();
+
+    if (why != NULL)
+        msg_warn("%s", why);
+}
+
 /* postconf_cmp - qsort by name */
 static int postconf_cmp(const void *a, const void *b)
 {
@@ -125,6 +135,7 @@ static void postconf_show(int flags, char **names, int count)
             else if (!(flags & PC_SHOW_NONDEF) || param_find(names[i]) == NULL)
                 msg_warn("%s: unknown parameter", names[i]);
         }
+        postconf_compute_warn();
         return;
     }
 
@@ -147,6 +158,7 @@ static void postconf_show(int flags, char **names, int count)
             postconf_print(all[i], val, flags);
     }
     myfree(all);
+    postconf_compute_warn();
 }
 
 /* One physical line of main.cf. */

@@ -37,6 +37,7 @@
 #include "mastercf.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "mynetworks.h"
 #include "vstring.h"
 
 #ifndef DEF_CONFIG_DIR
@@ -75,6 +76,9 @@ static size_t config_ents_size;
 static HTABLE *config_index;		/* name -> entry index + 1 */
 static HTABLE *config_cache;		/* name -> expanded char * */
 static char **config_computed;		/* param_count resolved defaults */
+static bool *config_computing;		/* param_count: being resolved */
+static VSTRING *config_compute_why;	/* a default that could not be
+					 * computed, NULL when none */
 static ARGV *config_strings;		/* storage behind STR/LIST var_* */
 static bool config_defaults_only;	/* CONFIG_FLAG_DEFAULTS_ONLY */
 static VSTRING *config_err;		/* *error_r text */
@@ -146,6 +150,10 @@ static void config_clear_cache(void)
         myfree(config_computed);
         config_computed = NULL;
     }
+    myfree(config_computing);
+    config_computing = NULL;
+    if (config_compute_why)
+        vstring_free(&config_compute_why);
 }
 
 /* config_set_dir - choose the configuration directory */
@@ -311,6 +319,66 @@ static char *config_domain_of(const char *host)
     return mystrdup(dot + 1);
 }
 
+static const char *config_check_enum(const char *name, const char *value, VSTRING *why);
+static const char *config_source(VSTRING *buf, const char *name);
+
+/* config_compute_fail - remember why a default could not be computed
+ * (the first reason wins) */
+static void PH_PRINTF(1, 2) config_compute_fail(const char *fmt,...)
+{
+    va_list ap;
+
+    if (config_compute_why != NULL)
+        return;
+    config_compute_why = vstring_alloc(100);
+    va_start(ap, fmt);
+    vstring_vfmt_append(config_compute_why, fmt, ap);
+    va_end(ap);
+}
+
+/* config_compute_mynetworks - mynetworks from mynetworks_style over the
+ * addresses of inet_interfaces and inet_protocols (as Postfix); "" and a
+ * reason for config_compute_error when that cannot be done */
+static char *config_compute_mynetworks(void)
+{
+    static const char *const inputs[] = {"mynetworks_style", "inet_interfaces",
+                                         "inet_protocols"};
+    const char *val[3];
+    const char *param = "mynetworks";
+    const char *error;
+    VSTRING *src = vstring_alloc(100);
+    VSTRING *why = vstring_alloc(100);
+    char   *result;
+
+    /* The inputs are checked here, not only in their own turn, because
+     * mynetworks comes first in the registry: the message must name the
+     * parameter that is wrong, with its file and line. */
+    for (size_t i = 0; i < PH_ARRAY_LEN(inputs); i++) {
+        if ((val[i] = config_lookup(inputs[i])) == NULL) {
+            config_compute_fail("%s: parameter %s: cannot be expanded",
+                                config_source(src, inputs[i]), inputs[i]);
+            vstring_free(&src);
+            vstring_free(&why);
+            return mystrdup("");
+        }
+        if ((error = config_check_enum(inputs[i], val[i], why)) != NULL) {
+            config_compute_fail("%s: parameter %s: %s",
+                                config_source(src, inputs[i]), inputs[i], error);
+            vstring_free(&src);
+            vstring_free(&why);
+            return mystrdup("");
+        }
+    }
+    if ((result = mynetworks_compute(val[0], val[1], val[2], &param, &error)) == NULL) {
+        config_compute_fail("%s: parameter %s: %s",
+                            config_source(src, param), param, error);
+        result = mystrdup("");
+    }
+    vstring_free(&src);
+    vstring_free(&why);
+    return result;
+}
+
 /* config_compute - resolve one "@computed" default (new string) */
 static char *config_compute(const PARAM_DEF *p)
 {
@@ -351,6 +419,8 @@ static char *config_compute(const PARAM_DEF *p)
     }
     if (strcmp(n, "mail_version") == 0)
         return mystrdup(POSTHORN_VERSION);
+    if (strcmp(n, "mynetworks") == 0)
+        return config_compute_mynetworks();
     msg_panic("config_compute: no rule for computed parameter %s", n);
 }
 
@@ -366,9 +436,27 @@ const char *config_default(const PARAM_DEF *p)
         msg_panic("config_default: %s is not a registry entry", p->name);
     if (config_computed == NULL)
         config_computed = mycalloc(param_count, sizeof(char *));
-    if (config_computed[idx] == NULL)
+    if (config_computing == NULL)
+        config_computing = mycalloc(param_count, sizeof(bool));
+    if (config_computed[idx] == NULL) {
+        /* A default computed from other parameters that refer back to it
+         * ("inet_interfaces = $mynetworks") would recurse forever. */
+        if (config_computing[idx]) {
+            config_compute_fail("default: parameter %s: its default depends on itself",
+                                p->name);
+            return "";
+        }
+        config_computing[idx] = true;
         config_computed[idx] = config_compute(p);
+        config_computing[idx] = false;
+    }
     return config_computed[idx];
+}
+
+/* config_compute_error - see config.h */
+const char *config_compute_error(void)
+{
+    return config_compute_why ? STR(config_compute_why) : NULL;
 }
 
 /* config_lookup_raw - -o, else main.cf, else the registry default */
@@ -539,6 +627,13 @@ static const char *config_expand_name(const char *name, CONFIG_EXPAND_CTX *ctx)
     }
     if (config_cache == NULL)
         config_cache = htable_create(64);
+    /* A computed default whose inputs refer back to it was expanded (as
+     * empty, with config_compute_error set) while we were busy: keep that
+     * one, a second entry would leak. */
+    if ((cached = htable_find(config_cache, name)) != NULL) {
+        vstring_free(&val);
+        return cached;
+    }
     cached = vstring_export(&val);
     htable_enter(config_cache, name, cached);
     return cached;
@@ -1108,7 +1203,9 @@ int     config_load(int flags, const char **error_r)
     ARGV   *strings = argv_alloc((int) param_count);
 
     for (size_t i = 0; i < param_count; i++) {
-        if (config_set_var(&param_table[i], &values[i], strings, error_r) < 0) {
+        if (config_set_var(&param_table[i], &values[i], strings, error_r) < 0
+            || (config_compute_why != NULL
+                && (*error_r = config_set_error("%s", STR(config_compute_why))) != NULL)) {
             myfree(values);
             argv_free(&strings);
             return -1;

@@ -91,6 +91,13 @@ int config_expand(VSTRING *out, const char *text, const char **error_r);
 /* config_default - the effective default of a registry parameter, with
  * "@computed" resolved (myhostname from the system, ...) */
 const char *config_default(const PARAM_DEF *p);
+/* config_compute_error - why a computed default (mynetworks, from
+ * mynetworks_style, inet_interfaces and inet_protocols) could not be
+ * computed since the last config_load, in the config_load error form
+ * "FILE, line N: parameter NAME: what"; NULL when all went well. That
+ * default is then empty; config_load fails with this message, and a
+ * program that loads with CONFIG_FLAG_NO_EVAL (postconf) should warn. */
+const char *config_compute_error(void);
 
 /* config_valid_name - true for a non-empty [A-Za-z0-9_]+ parameter name */
 bool config_valid_name(const char *name, size_t len);

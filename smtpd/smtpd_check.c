@@ -32,7 +32,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -256,70 +255,6 @@ static void smtpd_check_cleanup(void)
     conf.ready = false;
 }
 
-/* smtpd_check_mynetworks_text - mynetworks, or the networks that
- * mynetworks_style implies when mynetworks is not set */
-static char *smtpd_check_mynetworks_text(void)
-{
-    VSTRING *buf;
-    struct ifaddrs *ifa = NULL;
-    const char *style = var_mynetworks_style ? var_mynetworks_style : "host";
-
-    if (config_is_set("mynetworks") || var_mynetworks == NULL)
-	return mystrdup(var_mynetworks ? var_mynetworks : "");
-    if (strcasecmp(style, "host") != 0 && strcasecmp(style, "subnet") != 0
-	&& strcasecmp(style, "class") != 0)
-	msg_fatal("parameter mynetworks_style: unknown value \"%s\" (host, subnet or class)",
-		  style);
-    buf = vstring_alloc(100);
-    vstring_set(buf, "127.0.0.0/8 [::1]/128");
-    if (getifaddrs(&ifa) == 0) {
-	for (struct ifaddrs *p = ifa; p; p = p->ifa_next) {
-	    char    text[INET6_ADDRSTRLEN];
-	    unsigned char net[16], mask[16];
-	    int     family, len, prefix = 0;
-
-	    if (p->ifa_addr == NULL)
-		continue;
-	    family = p->ifa_addr->sa_family;
-	    if (family == AF_INET) {
-		len = 4;
-		memcpy(net, &((struct sockaddr_in *) p->ifa_addr)->sin_addr, 4);
-		memset(mask, 0xff, 4);
-		if (p->ifa_netmask)
-		    memcpy(mask, &((struct sockaddr_in *) p->ifa_netmask)->sin_addr, 4);
-	    } else if (family == AF_INET6) {
-		len = 16;
-		memcpy(net, &((struct sockaddr_in6 *) p->ifa_addr)->sin6_addr, 16);
-		memset(mask, 0xff, 16);
-		if (p->ifa_netmask)
-		    memcpy(mask, &((struct sockaddr_in6 *) p->ifa_netmask)->sin6_addr, 16);
-		if (IN6_IS_ADDR_LINKLOCAL((struct in6_addr *) net))
-		    continue;
-	    } else {
-		continue;
-	    }
-	    if (strcasecmp(style, "host") == 0) {
-		prefix = len * 8;
-	    } else if (strcasecmp(style, "class") == 0 && family == AF_INET) {
-		prefix = net[0] < 128 ? 8 : net[0] < 192 ? 16 : 24;
-		memset(mask, 0, 4);
-		for (int b = 0; b < prefix; b++)
-		    mask[b / 8] |= (unsigned char) (0x80 >> (b % 8));
-	    } else {
-		for (int b = 0; b < len * 8 && (mask[b / 8] & (0x80 >> (b % 8))); b++)
-		    prefix++;
-	    }
-	    for (int b = 0; b < len; b++)
-		net[b] &= mask[b];
-	    if (inet_ntop(family, net, text, sizeof(text)) == NULL)
-		continue;
-	    vstring_fmt_append(buf, family == AF_INET ? " %s/%d" : " [%s]/%d", text, prefix);
-	}
-	freeifaddrs(ifa);
-    }
-    return vstring_export(&buf);
-}
-
 /* smtpd_check_is_local - mail_addr_find's local-domain test */
 static bool smtpd_check_is_local(const char *domain)
 {
@@ -344,7 +279,6 @@ static bool smtpd_check_can_refuse_relay(const ARGV *list)
 void    smtpd_check_init(void)
 {
     const char *error;
-    char   *nets;
 
     if (conf.ready)
 	smtpd_check_cleanup();
@@ -389,11 +323,11 @@ void    smtpd_check_init(void)
 		  "specify at least one working instance of: reject_unauth_destination, "
 		  "defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains");
 
-    nets = smtpd_check_mynetworks_text();
-    conf.mynetworks = match_list_create("mynetworks", nets, MATCH_FLAG_HOST, &error);
+    /* Not set in main.cf: config.c computed it from mynetworks_style. */
+    conf.mynetworks = match_list_create("mynetworks", var_mynetworks ? var_mynetworks : "",
+					MATCH_FLAG_HOST, &error);
     if (conf.mynetworks == NULL)
 	msg_fatal("parameter %s", error);	/* error names mynetworks */
-    myfree(nets);
 
     resolve_init();
     conf.local_rcpt_maps = smtpd_check_maps("local_recipient_maps", var_local_recipient_maps);
