@@ -250,6 +250,15 @@ static bool mynetworks_is_loopback(const MYNETWORKS_ADDR *a)
     return memcmp(a->addr, &in6addr_loopback, 16) == 0;
 }
 
+/* mynetworks_same_net - is b in a's network (a's netmask) */
+static bool mynetworks_same_net(const MYNETWORKS_ADDR *a, const MYNETWORKS_ADDR *b, int len)
+{
+    for (int k = 0; k < len; k++)
+	if ((a->addr[k] & a->mask[k]) != (b->addr[k] & a->mask[k]))
+	    return false;
+    return true;
+}
+
 /* mynetworks_add - append one entry */
 static void mynetworks_add(MYNETWORKS_ADDR **list, size_t *count, const MYNETWORKS_ADDR *a)
 {
@@ -364,6 +373,21 @@ int     mynetworks_local(const char *interfaces, const char *protocols,
 		if (local[i].family == named[n].family
 		    && memcmp(local[i].addr, named[n].addr, (size_t) len) == 0)
 		    break;
+	    if (i == nlocal) {
+		/* Linux: every address of a loopback interface's network
+		 * is local (127.0.0.2 and up, with lo's 127.0.0.1/8) */
+		for (i = 0; i < nlocal; i++)
+		    if (local[i].family == named[n].family && mynetworks_is_loopback(&local[i])
+			&& mynetworks_same_net(&local[i], &named[n], len))
+			break;
+		if (i < nlocal) {
+		    MYNETWORKS_ADDR a = named[n];
+
+		    memcpy(a.mask, local[i].mask, sizeof(a.mask));
+		    mynetworks_add(&out, &nout, &a);
+		    continue;
+		}
+	    }
 	    if (i < nlocal) {
 		mynetworks_add(&out, &nout, &local[i]);
 	    } else {

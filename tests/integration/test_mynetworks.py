@@ -169,6 +169,17 @@ def test_interface_not_local(instance):
     assert "parameter inet_interfaces: no local interface found for 203.0.113.254" in p.stderr
 
 
+def test_address_in_loopback_network(instance):
+    """Linux treats every address of lo's 127.0.0.0/8 as local, and our
+    daemons listen on such addresses (the tests use 127.0.77.50 and the
+    like): one counts as on lo, with lo's netmask."""
+    instance.write_main_cf({"inet_interfaces": "127.0.77.50"})
+    p = postconf(instance, "mynetworks")
+    assert p.stdout == "mynetworks = 127.0.77.50/32\n", p.stdout + p.stderr
+    instance.write_main_cf({"inet_interfaces": "127.0.77.50", "mynetworks_style": "subnet"})
+    assert postconf(instance, "mynetworks").stdout == "mynetworks = 127.0.0.0/8\n"
+
+
 BASE = {
     "mydestination": "$myhostname, localhost, example.com",
     "alias_maps": "",
