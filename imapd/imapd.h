@@ -75,6 +75,8 @@ struct imapd_session {
     const struct imapd_verb *verb;	/* command in progress */
     bool    idling;		/* IDLE: waiting for DONE */
     time_t  idle_note, idle_check;	/* last keep-alive, last folder check */
+    int     idle_wd[2];		/* inotify watches of new/ and cur/, or -1 */
+    bool    idle_wake;		/* inotify saw a change: check now */
     IMAPD_CONT cont;		/* suspended command (run != NULL) */
     time_t  last_input;		/* for login_timeout / imap_autologout */
     time_t  out_progress;	/* output queue last empty or written to */
@@ -135,6 +137,10 @@ void    imapd_session_free(IMAPD_SESSION **sp);
 void    imapd_command_done(IMAPD_SESSION *s);
 bool    imapd_congested(const IMAPD_SESSION *s);
 void    imapd_idle_tick(IMAPD_SESSION *s, time_t now);
+void    imapd_idle_watch(IMAPD_SESSION *s);
+void    imapd_idle_unwatch(IMAPD_SESSION *s);
+int     imapd_idle_fd(void);
+void    imapd_idle_events(IMAPD_SESSION **sessions, size_t count);
 int     imapd_input(IMAPD_SESSION *s);
 int     imapd_session_events(IMAPD_SESSION *s, time_t now, int *timeout_ms);
 int     imapd_session_ready(IMAPD_SESSION *s, int revents, time_t now);

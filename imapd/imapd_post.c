@@ -279,7 +279,7 @@ static PH_NORETURN void imapd_post_server(long uid, long gid, int ready_fd)
     (void) close(ready_fd);
     msg_info("post-login server for uid %ld gid %ld: started", uid, gid);
     for (;;) {
-	size_t  base = 2, n;
+	size_t  base = 3, n;
 	int     timeout = -1, r;
 	time_t  now = time(NULL);
 
@@ -291,6 +291,8 @@ static PH_NORETURN void imapd_post_server(long uid, long gid, int ready_fd)
 	pfd[0].events = POLLIN;
 	pfd[1].fd = post_master_lost ? -1 : MASTER_STATUS_FD;
 	pfd[1].events = 0;
+	pfd[2].fd = imapd_idle_fd();		/* IDLE's inotify */
+	pfd[2].events = POLLIN;
 	for (n = 0; n < post_count; n++) {
 	    pfd[base + n].fd = stream_fd(post_sess[n]->client);
 	    pfd[base + n].events = (short) imapd_session_events(post_sess[n], now, &timeout);
@@ -318,6 +320,8 @@ static PH_NORETURN void imapd_post_server(long uid, long gid, int ready_fd)
 		post_end(post_count - 1);
 	    break;
 	}
+	if (r > 0 && (pfd[2].revents & POLLIN))
+	    imapd_idle_events(post_sess, n);
 	/* sessions, highest index first: post_end moves the last one */
 	for (size_t i = n; i-- > 0;) {
 	    int     revents = r > 0 ? pfd[base + i].revents : 0;

@@ -19,9 +19,14 @@
  * down to IMAPD_OUT_LOW. One slow client thus delays nobody else; its own
  * queue holds at most about IMAPD_OUT_HIGH plus one message.
  *
- * Waiting commands: IDLE sets s->idling and the loop checks the folder
- * once a second (imapd_idle_tick), sends the keep-alive every
- * imap_idle_notify_interval and ends it with DONE.
+ * Waiting commands: IDLE sets s->idling and watches the folder's new/
+ * and cur/ with inotify (one inotify instance per process; the kernel
+ * gives sessions watching the same directory the same watch, which is
+ * counted here). The loop checks the folder when a watch fires and every
+ * mailbox_idle_check_interval besides (changes that touch only the
+ * index), every second when inotify cannot be had (no instance left,
+ * no watch left), sends the keep-alive every imap_idle_notify_interval
+ * and ends IDLE with DONE.
  *
  * Timeouts: login_timeout before login, imap_autologout after, measured
  * from the last client input. A session in IDLE is kept alive for as long
@@ -35,6 +40,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +57,117 @@
 #define IMAPD_OUT_HIGH	(256 * 1024)	/* suspend / stop reading above this */
 #define IMAPD_READ_SIZE	16384
 
+/* IDLE's inotify instance: -1 not yet made, -2 not to be had */
+static int imapd_ino_fd = -1;
+
+typedef struct imapd_watch {
+    int     wd;
+    int     refs;			/* idling sessions using it */
+} IMAPD_WATCH;
+
+static IMAPD_WATCH *imapd_watches;
+static size_t imapd_watch_count, imapd_watch_size;
+
+/* imapd_watch_ref - one more user of wd */
+static void imapd_watch_ref(int wd)
+{
+    for (size_t i = 0; i < imapd_watch_count; i++) {
+	if (imapd_watches[i].wd == wd) {
+	    imapd_watches[i].refs++;
+	    return;
+	}
+    }
+    if (imapd_watch_count == imapd_watch_size) {
+	imapd_watch_size = imapd_watch_size ? 2 * imapd_watch_size : 16;
+	imapd_watches = myrealloc(imapd_watches, imapd_watch_size * sizeof(*imapd_watches));
+    }
+    imapd_watches[imapd_watch_count].wd = wd;
+    imapd_watches[imapd_watch_count++].refs = 1;
+}
+
+/* imapd_watch_unref - one user less; the watch goes with the last */
+static void imapd_watch_unref(int wd)
+{
+    for (size_t i = 0; i < imapd_watch_count; i++) {
+	if (imapd_watches[i].wd != wd)
+	    continue;
+	if (--imapd_watches[i].refs == 0) {
+	    (void) inotify_rm_watch(imapd_ino_fd, wd);
+	    imapd_watches[i] = imapd_watches[--imapd_watch_count];
+	}
+	return;
+    }
+}
+
+/* imapd_idle_watch - watch the selected folder's new/ and cur/ (IDLE) */
+void    imapd_idle_watch(IMAPD_SESSION *s)
+{
+    const char *const *paths;
+
+    s->idle_wd[0] = s->idle_wd[1] = -1;
+    s->idle_wake = false;
+    if (s->folder == NULL)
+	return;
+    if (imapd_ino_fd == -1 && (imapd_ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
+	msg_warn("inotify: %m (IDLE checks every second)");
+	imapd_ino_fd = -2;
+    }
+    if (imapd_ino_fd < 0)
+	return;
+    paths = mstore_folder_watch_paths(s->folder);
+    for (int i = 0; i < 2 && paths[i]; i++) {
+	int     wd = inotify_add_watch(imapd_ino_fd, paths[i], IN_CREATE | IN_DELETE
+				       | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR);
+
+	if (wd < 0) {
+	    msg_warn("inotify watch %s: %m (IDLE checks every second)", paths[i]);
+	    imapd_idle_unwatch(s);
+	    return;
+	}
+	imapd_watch_ref(wd);
+	s->idle_wd[i] = wd;
+    }
+}
+
+/* imapd_idle_unwatch - IDLE is over: drop the session's watches */
+void    imapd_idle_unwatch(IMAPD_SESSION *s)
+{
+    for (int i = 0; i < 2; i++) {
+	if (s->idle_wd[i] >= 0)
+	    imapd_watch_unref(s->idle_wd[i]);
+	s->idle_wd[i] = -1;
+    }
+}
+
+/* imapd_idle_fd - the inotify descriptor to poll, or -1 */
+int     imapd_idle_fd(void)
+{
+    return imapd_ino_fd >= 0 && imapd_watch_count > 0 ? imapd_ino_fd : -1;
+}
+
+/* imapd_idle_events - read the inotify events; wake the sessions whose
+ * watches fired (all idling ones when the kernel's queue overflowed) */
+void    imapd_idle_events(IMAPD_SESSION **sessions, size_t count)
+{
+    char    buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+
+    while ((n = read(imapd_ino_fd, buf, sizeof(buf))) > 0) {
+	for (char *p = buf; p < buf + n;) {
+	    const struct inotify_event *ev = (const struct inotify_event *) p;
+
+	    for (size_t i = 0; i < count; i++) {
+		IMAPD_SESSION *s = sessions[i];
+
+		if (s->idling && ((ev->mask & IN_Q_OVERFLOW) || ev->wd == s->idle_wd[0]
+				  || ev->wd == s->idle_wd[1]))
+		    s->idle_wake = true;
+	    }
+	    p += sizeof(*ev) + ev->len;
+	}
+    }
+}
+
 /* imapd_session_create - a session on client (not yet greeted) */
 IMAPD_SESSION *imapd_session_create(STREAM *client, const char *rip, const char *lip,
 				    bool secured)
@@ -62,6 +179,7 @@ IMAPD_SESSION *imapd_session_create(STREAM *client, const char *rip, const char 
     };
 
     memset(s, 0, sizeof(*s));
+    s->idle_wd[0] = s->idle_wd[1] = -1;
     s->client = client;
     s->parser = imap_parser_create(&lim);
     s->out = vstring_alloc(1024);
@@ -84,6 +202,7 @@ void    imapd_session_free(IMAPD_SESSION **sp)
     if (s->cont.run && s->cont.free)
 	s->cont.free(s->cont.ctx);
     s->cont.run = NULL;
+    imapd_idle_unwatch(s);
     if (s->tls_sess)
 	tls_session_stop(&s->tls_sess);
     imapd_close_folder(s);
@@ -284,6 +403,7 @@ static void imapd_dispatch(IMAPD_SESSION *s, const IMAP_CMD *cmd)
 static void imapd_idle_line(IMAPD_SESSION *s, const IMAP_CMD *cmd)
 {
     s->idling = false;
+    imapd_idle_unwatch(s);
     if (cmd->line_len == 4 && strncasecmp(cmd->line, "DONE", 4) == 0)
 	imapd_ok(s, "Idle completed.");
     else
@@ -298,8 +418,10 @@ void    imapd_idle_tick(IMAPD_SESSION *s, time_t now)
 
     if (!s->idling)
 	return;
-    if (now != s->idle_check) {
+    if (s->idle_wake || now - s->idle_check
+	>= (s->idle_wd[0] >= 0 ? var_mailbox_idle_check_interval : 1)) {
 	s->idle_check = now;
+	s->idle_wake = false;
 	if (s->folder && mstore_folder_changed(s->folder, &err) == 1) {
 	    imapd_updates(s, true);
 	    mstore_release(s->store);	/* no snapshot held while idle */
@@ -343,6 +465,7 @@ int     imapd_input(IMAPD_SESSION *s)
 	    if (s->idling) {
 		/* an over-long line instead of DONE */
 		s->idling = false;
+		imapd_idle_unwatch(s);
 		imapd_bad(s, "Expected DONE.");
 		imapd_command_done(s);
 	    } else {
@@ -465,17 +588,20 @@ void    imapd_serve_one(IMAPD_SESSION *s)
     if (imapd_input(s) < 0)
 	return;
     for (;;) {
-	struct pollfd pfd = {.fd = stream_fd(s->client)};
+	struct pollfd pfd[2] = {{.fd = stream_fd(s->client)}, {.fd = imapd_idle_fd(),
+	.events = POLLIN}};
 	int     timeout = -1, r = 0;
 
-	pfd.events = (short) imapd_session_events(s, time(NULL), &timeout);
+	pfd[0].events = (short) imapd_session_events(s, time(NULL), &timeout);
 	stream_set_timeout(s->client, (int) imapd_session_timeout(s));
 	if (stream_pending(s->client) == 0
-	    && (r = poll(&pfd, 1, timeout)) < 0 && errno != EINTR) {
+	    && (r = poll(pfd, 2, timeout)) < 0 && errno != EINTR) {
 	    msg_warn("poll: %m");
 	    return;
 	}
-	if (imapd_session_ready(s, r > 0 ? pfd.revents : 0, time(NULL)) < 0)
+	if (r > 0 && (pfd[1].revents & POLLIN))
+	    imapd_idle_events(&s, 1);
+	if (imapd_session_ready(s, r > 0 ? pfd[0].revents : 0, time(NULL)) < 0)
 	    return;
     }
 }

@@ -36,6 +36,7 @@
 
 static ANVIL_CLNT *login_userip_clnt;
 static bool login_userip_once;		/* login_userip_admit was called */
+static bool login_userip_prepared;	/* login_userip_prepare looked */
 
 /* login_userip_path - the anvil socket, or NULL when there is none
  * (ENOENT: no anvil service; anything else is logged) */
@@ -59,6 +60,7 @@ void    login_userip_prepare(void)
 
     if (var_mail_max_userip_connections <= 0 || login_userip_clnt != NULL)
 	return;
+    login_userip_prepared = true;
     path = vstring_alloc(128);
     if (login_userip_path(path) != NULL) {
 	login_userip_clnt = anvil_clnt_create(STR(path));
@@ -80,6 +82,8 @@ bool    login_userip_enter(const char *service, const char *user, const char *ri
     *key_r = NULL;
     if (var_mail_max_userip_connections <= 0)
 	return true;
+    if (login_userip_clnt == NULL && login_userip_prepared)
+	return true;			/* no anvil service (seen as root) */
     path = vstring_alloc(128);
     if (login_userip_clnt == NULL) {
 	if (login_userip_path(path) == NULL) {

@@ -3,6 +3,7 @@ every confirmed login to the server of the user's uid/gid, one process
 serving up to imapd_client_limit sessions. Driven by real clients
 (imaplib, raw sockets) against root instances with two mail uids:
 phvmail (alice, bob) and phvmail2 (carol)."""
+import glob
 import imaplib
 import os
 import re
@@ -320,7 +321,17 @@ def test_idle_and_flags_between_sessions(post, vmail):
         os.rename(os.path.join(tmp, name), os.path.join(new, name))
         return True
     assert run_as(vmail, deliver)
-    assert os.stat(os.path.join(new, name)).st_uid == vmail.pw_uid
+    # (the idling session may be moving it on to cur/ meanwhile)
+    for _ in range(100):
+        placed = glob.glob(os.path.join(new, name)) + glob.glob(
+            os.path.join(os.path.dirname(new), "cur", name + "*"))
+        try:
+            owner = os.stat(placed[0]).st_uid if placed else None
+        except FileNotFoundError:
+            continue
+        if owner is not None:
+            break
+    assert owner == vmail.pw_uid, placed
     lines = []
     while True:
         ln = r.line()

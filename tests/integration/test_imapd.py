@@ -773,6 +773,56 @@ def test_idle_sees_maildir_delivery(imap):
     r.close()
 
 
+@pytest.mark.parametrize("root", [False, True])
+def test_idle_uses_inotify(instance_factory, root):
+    """With the periodic check an hour apart, IDLE still reports at once a
+    file dropped into new/, another session's APPEND, and another session's
+    flag change and EXPUNGE (renames and unlinks in cur/): inotify on the
+    folder's new/ and cur/. In a process of its own and in a post-login
+    server (two sessions of one user in one process)."""
+    if root and os.geteuid() != 0:
+        pytest.skip("needs root")
+    from instance import ensure_user
+    inst = instance_factory(root=root)
+    ids = {}
+    if root:
+        u = ensure_user("phvmail")
+        ids = {"uid": u.pw_uid, "gid": u.pw_gid}
+    setup_imap(inst, extra={"mailbox_idle_check_interval": "1h",
+                            "imap_idle_notify_interval": "1h"}, **ids)
+    uid, gid = ids.get("uid", inst.uid), ids.get("gid", inst.gid)
+    other = login(inst)
+    other.select("INBOX")
+    r = Raw(inst.imap_port, timeout=8)
+    r.cmd(b"l", f"LOGIN alice@example.com {PASSWORD}".encode())
+    r.cmd(b"s", b"SELECT INBOX")
+    r.send(b"i IDLE\r\n")
+    assert r.line().startswith(b"+")
+    tmp = os.path.join(inst.home, "Maildir", "tmp", "1700000002.M1P1.host")
+    with open(tmp, "wb") as f:
+        f.write(b"Subject: dropped\n\nby hand\n")
+    os.chown(tmp, uid, gid)
+    os.rename(tmp, os.path.join(inst.home, "Maildir", "new", "1700000002.M1P1.host"))
+    assert r.line() == b"* 1 EXISTS\r\n"
+    assert r.line() == b"* 1 RECENT\r\n"
+    other.append("INBOX", None, None, b"Subject: appended\r\n\r\nx\r\n")
+    assert r.line() == b"* 2 EXISTS\r\n"
+    assert r.line().endswith(b" RECENT\r\n")
+    other.noop()
+    other.store("1", "+FLAGS", "(\\Flagged)")
+    ln = r.line()
+    assert ln.startswith(b"* 1 FETCH (") and b"\\Flagged" in ln, ln
+    other.store("2", "+FLAGS", "(\\Deleted)")
+    other.expunge()
+    lines = [r.line()]
+    while not lines[-1].startswith(b"* 2 EXPUNGE"):
+        lines.append(r.line())
+    r.send(b"DONE\r\n")
+    assert r.until_tag(b"i")[-1].startswith(b"i OK")
+    other.logout()
+    r.close()
+
+
 def test_random_garbage_never_kills_the_session(imap):
     import random
     rnd = random.Random(1234)
