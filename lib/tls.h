@@ -65,6 +65,10 @@ typedef enum tls_level {
     TLS_LEV_NONE,			/* no TLS */
     TLS_LEV_MAY,			/* opportunistic: any certificate */
     TLS_LEV_ENCRYPT,			/* mandatory TLS, no authentication */
+    TLS_LEV_FPRINT,			/* mandatory TLS, the leaf certificate
+					 * or its public key must match a
+					 * configured fingerprint (no CA, no
+					 * name checks) */
     TLS_LEV_DANE,			/* DANE (RFC 7672): TLSA records */
     TLS_LEV_DANE_ONLY,			/* DANE, no fallback (smtp resolves
 					 * it to DANE or a deferral before
@@ -73,9 +77,9 @@ typedef enum tls_level {
     TLS_LEV_SECURE,			/* same; names come from the next-hop */
 } TLS_LEVEL;
 
-/* tls_level_parse - "none", "may", "encrypt", "dane", "dane-only",
- * "verify", "secure" (case-insensitive; "" = none); -1 for anything else
- * (fingerprint is not implemented) */
+/* tls_level_parse - "none", "may", "encrypt", "fingerprint", "dane",
+ * "dane-only", "verify", "secure" (case-insensitive; "" = none); -1 for
+ * anything else */
 int     tls_level_parse(const char *name);
 /* tls_level_name - the Postfix name of a level */
 const char *tls_level_name(TLS_LEVEL level);
@@ -174,9 +178,46 @@ typedef struct tls_tlsa {
  * selector 0 or 1, matching type 0, 1 or 2 with the right digest length */
 bool    tls_tlsa_usable(const TLS_TLSA *rec);
 
+/* ---- fingerprints (smtp_tls_fingerprint_cert_match, "fingerprint
+ * match=...") ---- */
+
+#define TLS_FPRINT_MAX 64		/* bytes: the longest digest OpenSSL
+					 * has (EVP_MAX_MD_SIZE, SHA-512) */
+
+/* One fingerprint, decoded. */
+typedef struct tls_fprint {
+    unsigned char md[TLS_FPRINT_MAX];
+    size_t  len;			/* 1..TLS_FPRINT_MAX */
+} TLS_FPRINT;
+
+/* tls_fprint_decode - one fingerprint in Postfix's syntax: pairs of hex
+ * digits (either case), each pair optionally followed by one ":" when
+ * another pair follows ("AB:cd:0F", "ABCD0F", "AB:CD0F"). Rejected (-1):
+ * empty text, an odd number of digits, a non-hex byte, a leading,
+ * trailing or doubled colon, more than TLS_FPRINT_MAX bytes. 0 on
+ * success, with fp filled in. */
+int     tls_fprint_decode(const char *text, TLS_FPRINT *fp);
+/* tls_fprint_encode - "AB:CD:..." (upper case, as Postfix prints them)
+ * into buf; returns buf's text */
+const char *tls_fprint_encode(const TLS_FPRINT *fp, VSTRING *buf);
+/* tls_fprint_digest_check - name is a digest OpenSSL can compute here
+ * ("md5", "sha1", "sha256", "sha512", or any other name OpenSSL knows,
+ * case-insensitive) with a fixed output of at most TLS_FPRINT_MAX bytes.
+ * 0, or -1 with *error_r ("Digest algorithm \"x\" not found") */
+int     tls_fprint_digest_check(const char *name, const char **error_r);
+/* tls_fprint_match_der - does the DER certificate (len bytes) match one of
+ * fps[0..count-1], by the digest (see tls_fprint_digest_check) of the
+ * whole certificate or of its SubjectPublicKeyInfo? 1 (*which_r, when
+ * not NULL, gets "certificate" or "public key"), 0 (no match), -1 (*error_r:
+ * the DER does not parse, the digest is unknown). */
+int     tls_fprint_match_der(const unsigned char *der, size_t len, const char *digest,
+			             const TLS_FPRINT *fps, int count, const char **which_r,
+			             const char **error_r);
+
 /* Per-connection client settings. */
 typedef struct tls_client_start_params {
-    TLS_LEVEL level;			/* may, encrypt, verify, secure */
+    TLS_LEVEL level;			/* may, encrypt, fingerprint, verify,
+					 * secure, dane */
     const char *servername;		/* SNI (not sent for IP literals) */
     const char *const *match_names;	/* names accepted in the server
 					 * certificate (NULL-terminated; a
@@ -193,9 +234,19 @@ typedef struct tls_client_start_params {
     const TLS_TLSA *tlsa;
     int     tlsa_count;
     const char *dane_base;
+    /* level fingerprint: the leaf certificate or its public key must match
+     * one of these (at least one) under fprint_digest (NULL: sha256). */
+    const TLS_FPRINT *fprints;
+    int     fprint_count;
+    const char *fprint_digest;
 } TLS_CLIENT_START;
 
 /* tls_client_start - handshake as a client and check the server per level:
+ * at fingerprint the digest of the leaf certificate or of its public key
+ * must equal one of props->fprints (no CA or name checks) or the
+ * handshake fails with "Server certificate not verified" (sessions may
+ * be resumed: the check runs on the certificate the session carries); a
+ * match gives trust Verified.
  * at DANE the chain must match one of props->tlsa (OpenSSL's DANE
  * verifier; no session resumption) or the handshake fails with "Server
  * certificate not trusted"; a match gives trust Verified.

@@ -17,7 +17,14 @@
  * Only the records tls_tlsa_usable() accepts are handed over; PKIX usages
  * 0 and 1 are never used (RFC 7672 3.1.3), so the CAfile plays no part.
  *
- * Limits: no fingerprint matching, no OCSP/CRL checks.
+ * Fingerprint (level TLS_LEV_FPRINT, Postfix's "fingerprint"): after the
+ * handshake the digest (props->fprint_digest) of the peer's leaf
+ * certificate, or of its SubjectPublicKeyInfo, must equal one of
+ * props->fprints (tls_fprint.c); the chain, CAfile and names play no part.
+ * A match gives trust Verified; a mismatch or a missing certificate fails
+ * with "Server certificate not verified".
+ *
+ * Limits: no OCSP/CRL checks.
  */
 #include "sys_defs.h"
 
@@ -179,6 +186,47 @@ static int tls_client_dane(SSL *ssl, const TLS_CLIENT_START *props, const char *
     return 0;
 }
 
+/* tls_client_fprint - level fingerprint: does the peer's leaf certificate or
+ * its public key match one of props->fprints? Logs the outcome. */
+static bool tls_client_fprint(TLS_SESSION *ts, X509 *peer, const TLS_CLIENT_START *props)
+{
+    const char *digest = props->fprint_digest && *props->fprint_digest
+	? props->fprint_digest : "sha256";
+    unsigned char *der = NULL;
+    const char *which = NULL, *err = NULL;
+    int     len, rc = 0;
+
+    if (props->fprints == NULL || props->fprint_count <= 0)
+	msg_panic("tls_client_start: level fingerprint without fingerprints");
+    if (peer == NULL) {
+	msg_info("server certificate verification failed for %s: no certificate", ts->namaddr);
+	return false;
+    }
+    if ((len = i2d_X509(peer, &der)) <= 0) {
+	ERR_clear_error();
+	msg_info("server certificate verification failed for %s: cannot encode the certificate",
+		 ts->namaddr);
+	return false;
+    }
+    rc = tls_fprint_match_der(der, (size_t) len, digest, props->fprints, props->fprint_count,
+			      &which, &err);
+    OPENSSL_free(der);
+    if (rc < 0) {
+	msg_warn("%s: %s", ts->namaddr, err);
+	return false;
+    }
+    if (rc == 0) {
+	/* Postfix's wording for a failed verification without a more
+	 * specific cause. */
+	msg_info("server certificate verification failed for %s: num=%d:%s", ts->namaddr,
+		 X509_V_ERR_DANE_NO_MATCH, X509_verify_cert_error_string(X509_V_ERR_DANE_NO_MATCH));
+	return false;
+    }
+    if (ts->loglevel >= 2)
+	msg_info("%s: matched %s %s fingerprint", ts->namaddr, digest, which);
+    return true;
+}
+
 /* tls_client_start - handshake as a client and apply the security level */
 TLS_SESSION *tls_client_start(STREAM *sp, TLS_CLIENT_CTX *cc,
 			              const TLS_CLIENT_START *props, const char **error_r)
@@ -239,7 +287,8 @@ TLS_SESSION *tls_client_start(STREAM *sp, TLS_CLIENT_CTX *cc,
     else
 	ts->trust = TLS_TRUST_UNTRUSTED;
     tls_session_peer_info(ts);
-    if (ts->trust == TLS_TRUST_UNTRUSTED
+    /* At fingerprint the chain does not matter: no noise about it. */
+    if (ts->trust == TLS_TRUST_UNTRUSTED && props->level != TLS_LEV_FPRINT
 	&& (ts->loglevel >= 1 || props->level >= TLS_LEV_DANE))
 	msg_info("certificate verification failed for %s: %s", ts->namaddr,
 		 X509_verify_cert_error_string(vr));
@@ -263,6 +312,13 @@ TLS_SESSION *tls_client_start(STREAM *sp, TLS_CLIENT_CTX *cc,
 	    (void) tls_session_stop(&ts);
 	    return NULL;
 	}
+    } else if (props->level == TLS_LEV_FPRINT) {
+	if (!tls_client_fprint(ts, peer, props)) {
+	    *error_r = "Server certificate not verified";
+	    (void) tls_session_stop(&ts);
+	    return NULL;
+	}
+	ts->trust = TLS_TRUST_VERIFIED;
     } else if (props->level >= TLS_LEV_VERIFY) {
 	if (ts->trust != TLS_TRUST_TRUSTED) {
 	    *error_r = "Server certificate not trusted";

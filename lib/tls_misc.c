@@ -225,6 +225,7 @@ static const char *const tls_level_names[] = {
     [TLS_LEV_NONE] = "none",
     [TLS_LEV_MAY] = "may",
     [TLS_LEV_ENCRYPT] = "encrypt",
+    [TLS_LEV_FPRINT] = "fingerprint",
     [TLS_LEV_DANE] = "dane",
     [TLS_LEV_DANE_ONLY] = "dane-only",
     [TLS_LEV_VERIFY] = "verify",

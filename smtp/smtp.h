@@ -119,7 +119,10 @@ void smtp_tls_init(void);
 /* smtp_tls_level - the level for nexthop (smtp_tls_policy_maps, else
  * smtp_tls_security_level), or -1 with why (lookup failure, bad policy).
  * *names_r gets the policy's match= list (NULL-terminated, mymalloc'ed
- * strings; the caller frees) or NULL for the defaults */
+ * strings; the caller frees) or NULL for the defaults; at level
+ * fingerprint always the well-formed fingerprints (the policy's or
+ * smtp_tls_fingerprint_cert_match's, "AB:CD:..."), at least one, else -1
+ * with why "client TLS configuration problem" */
 int smtp_tls_level(const char *nexthop, VSTRING *why, char ***names_r);
 /* smtp_tls_start - STARTTLS handshake on sess at level: SNI is the server
  * host name; names (NULL: per level) say what the certificate must

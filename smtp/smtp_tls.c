@@ -6,8 +6,15 @@
  * smtp_tls_policy_maps first (keys: the nexthop as given, e.g.
  * "[mx.example.com]:587" or "example.com", then for a domain its parents
  * as ".example.com"), value "LEVEL [match=name:name...]" as in Postfix's
- * policy table; else smtp_tls_security_level ("" = none). fingerprint is
- * not implemented: a policy naming it defers.
+ * policy table; else smtp_tls_security_level ("" = none). Repeated match=
+ * attributes add up.
+ * Fingerprint (Postfix's "fingerprint" level): TLS is mandatory and the
+ * server's leaf certificate or its public key must match, under
+ * smtp_tls_fingerprint_digest, one of the policy's "match=FP1|FP2"
+ * values or, without match=, one of smtp_tls_fingerprint_cert_match (white
+ * space/comma separated). Malformed values are skipped with Postfix's
+ * "malformed fingerprint value" warning; with none left the destination
+ * defers ("client TLS configuration problem"). No CA or name checks.
  * DANE (RFC 7672, smtp_tls_dane): with smtp_dns_support_level = dnssec,
  * when the MX RRset (if the nexthop had an MX lookup) and the host's
  * address records were validated, the TLSA RRset at _port._tcp.<host>
@@ -44,6 +51,8 @@
 static TLS_CLIENT_CTX *smtp_tls_ctx;
 static MAPS *smtp_tls_policy;
 
+static int smtp_tls_level_find(const char *, VSTRING *, char ***);
+
 /* smtp_tls_init - the client context and policy tables */
 void smtp_tls_init(void)
 {
@@ -68,6 +77,9 @@ void smtp_tls_init(void)
     /* Without any TLS in the configuration there is nothing to set up. */
     if (tls_level_parse(var_smtp_tls_security_level) == TLS_LEV_NONE && smtp_tls_policy == NULL)
 	return;
+    if (tls_fprint_digest_check(var_smtp_tls_fingerprint_digest, &error) < 0)
+	msg_fatal("%s: smtp_tls_fingerprint_digest = %s: %s", config_main_cf(),
+		  var_smtp_tls_fingerprint_digest, error);
     if ((smtp_tls_ctx = tls_client_init(&p, &error)) == NULL)
 	msg_fatal("cannot set up the SMTP client TLS context: %s", error);
 }
@@ -88,16 +100,21 @@ static int smtp_tls_parse_policy(const char *value, VSTRING *why, char ***names_
     }
     for (int i = 1; i < words->argc; i++) {
 	if (strncasecmp(words->argv[i], "match=", 6) == 0) {
-	    ARGV *m = argv_split(words->argv[i] + 6, ":");
-	    char **names = mycalloc((size_t) m->argc + 1, sizeof(char *));
+	    /* Fingerprints contain ":", so Postfix separates them by "|". */
+	    ARGV *m = argv_split(words->argv[i] + 6, level == TLS_LEV_FPRINT ? "|" : ":");
+	    int have = 0;
+	    char **names;
 
+	    if (*names_r)
+		while ((*names_r)[have])
+		    have++;
+	    names = mycalloc((size_t) (have + m->argc) + 1, sizeof(char *));
+	    for (int k = 0; k < have; k++)
+		names[k] = (*names_r)[k];
 	    for (int k = 0; k < m->argc; k++)
-		names[k] = mystrdup(m->argv[k]);
-	    if (*names_r) {
-		for (char **cpp = *names_r; *cpp; cpp++)
-		    myfree(*cpp);
+		names[have + k] = mystrdup(m->argv[k]);
+	    if (*names_r)
 		myfree(*names_r);
-	    }
 	    *names_r = names;
 	    argv_free(&m);
 	}
@@ -108,8 +125,75 @@ out:
     return level;
 }
 
+/* smtp_tls_free_names - free a NULL-terminated mymalloc'ed list */
+static void smtp_tls_free_names(char ***names_r)
+{
+    if (*names_r) {
+	for (char **cpp = *names_r; *cpp; cpp++)
+	    myfree(*cpp);
+	myfree(*names_r);
+	*names_r = NULL;
+    }
+}
+
+/* smtp_tls_fprint_names - level fingerprint: replace *names_r (the policy's
+ * match= values, or NULL for smtp_tls_fingerprint_cert_match) by the
+ * well-formed fingerprints in canonical form; 0, or -1 with why when none
+ * is left */
+static int smtp_tls_fprint_names(const char *nexthop, VSTRING *why, char ***names_r)
+{
+    ARGV *values;
+    VSTRING *buf = vstring_alloc(100);
+    char **out;
+    int n = 0;
+
+    if (*names_r) {
+	values = argv_alloc(4);
+	for (char **cpp = *names_r; *cpp; cpp++)
+	    argv_add(values, *cpp, (char *) 0);
+    } else {
+	values = argv_split(var_smtp_tls_fingerprint_cert_match ? var_smtp_tls_fingerprint_cert_match : "",
+			    " \t\r\n,");
+    }
+    out = mycalloc((size_t) values->argc + 1, sizeof(char *));
+    for (int i = 0; i < values->argc; i++) {
+	TLS_FPRINT fp;
+
+	if (tls_fprint_decode(values->argv[i], &fp) < 0) {
+	    msg_warn("malformed fingerprint value: %.100s%s", values->argv[i],
+		     strlen(values->argv[i]) > 100 ? "..." : "");
+	    continue;
+	}
+	out[n++] = mystrdup(tls_fprint_encode(&fp, buf));
+    }
+    argv_free(&values);
+    vstring_free(&buf);
+    smtp_tls_free_names(names_r);
+    if (n == 0) {
+	myfree(out);
+	msg_warn("nexthop domain %s: configured at fingerprint security level, "
+		 "but with no fingerprints to match.", nexthop);
+	vstring_set(why, "client TLS configuration problem");
+	return -1;
+    }
+    *names_r = out;
+    return 0;
+}
+
 /* smtp_tls_level - see smtp.h */
 int smtp_tls_level(const char *nexthop, VSTRING *why, char ***names_r)
+{
+    int level = smtp_tls_level_find(nexthop, why, names_r);
+
+    if (level == TLS_LEV_FPRINT && smtp_tls_fprint_names(nexthop, why, names_r) < 0)
+	return -1;
+    if (level < 0)
+	smtp_tls_free_names(names_r);
+    return level;
+}
+
+/* smtp_tls_level_find - the level and match= list for nexthop, or -1 */
+static int smtp_tls_level_find(const char *nexthop, VSTRING *why, char ***names_r)
 {
     const char *value, *error;
     int rc;
@@ -241,6 +325,7 @@ int smtp_tls_start(SMTP_SESSION *sess, TLS_LEVEL level, const char *nexthop,
     VSTRING *domain = vstring_alloc(64), *buf = vstring_alloc(64);
     TLS_CLIENT_START props;
     TLS_TLSA *tlsa = NULL;
+    TLS_FPRINT *fprints = NULL;
     bool mx;
     unsigned port;
     bool is_unix;
@@ -280,6 +365,24 @@ int smtp_tls_start(SMTP_SESSION *sess, TLS_LEVEL level, const char *nexthop,
     props.peer_addr = sess->addr;
     props.port = sess->port;
     props.timeout = (int) var_smtp_helo_timeout;
+    if (level == TLS_LEV_FPRINT) {
+	int n = 0;
+
+	/* smtp_tls_level() left only well-formed values, at least one. */
+	while (names && names[n])
+	    n++;
+	if (n == 0)
+	    msg_panic("smtp_tls_start: level fingerprint without fingerprints");
+	fprints = mycalloc((size_t) n, sizeof(*fprints));
+	for (int k = 0; k < n; k++)
+	    if (tls_fprint_decode(names[k], fprints + k) < 0)
+		msg_panic("smtp_tls_start: bad fingerprint \"%s\"", names[k]);
+	props.fprints = fprints;
+	props.fprint_count = n;
+	props.fprint_digest = var_smtp_tls_fingerprint_digest;
+	argv_truncate(match, 0);
+	props.match_names = NULL;
+    }
     if (level == TLS_LEV_DANE) {
 	int n = dns_rr_count(sess->tlsa), k = 0;
 
@@ -305,6 +408,8 @@ int smtp_tls_start(SMTP_SESSION *sess, TLS_LEVEL level, const char *nexthop,
     sess->tls = tls_client_start(sess->stream, smtp_tls_ctx, &props, error_r);
     if (tlsa)
 	myfree(tlsa);
+    if (fprints)
+	myfree(fprints);
     argv_free(&match);
     vstring_free(&domain);
     vstring_free(&buf);

@@ -519,7 +519,9 @@ TEST(test_names)
     CHECK_INT(tls_level_parse("none"), TLS_LEV_NONE);
     CHECK_INT(tls_level_parse("dane"), TLS_LEV_DANE);
     CHECK_INT(tls_level_parse("DANE-only"), TLS_LEV_DANE_ONLY);
-    CHECK_INT(tls_level_parse("fingerprint"), -1);
+    CHECK_INT(tls_level_parse("fingerprint"), TLS_LEV_FPRINT);
+    CHECK_STR(tls_level_name(TLS_LEV_FPRINT), "fingerprint");
+    CHECK(TLS_LEV_FPRINT > TLS_LEV_ENCRYPT && TLS_LEV_FPRINT < TLS_LEV_DANE);
     CHECK_STR(tls_level_name(TLS_LEV_DANE_ONLY), "dane-only");
     /* Mandatory levels compare above may, below verify (Postfix's order). */
     CHECK(TLS_LEV_DANE > TLS_LEV_ENCRYPT && TLS_LEV_DANE_ONLY < TLS_LEV_VERIFY);
