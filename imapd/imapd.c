@@ -517,16 +517,35 @@ void    imapd_handover(IMAPD_SESSION *s, const char *user, const char *mech)
 			 (int) var_imap_autologout + 60);
 }
 
-/* imapd_logged_in - log the login, send its tagged OK (hand-over) */
-void    imapd_logged_in(IMAPD_SESSION *s, const char *tag, const char *mech)
+/* imapd_start_session - the authenticated state of a handed-over login:
+ * count it (mail_max_userip_connections), open the storage, log it and
+ * send the tagged OK with the capabilities; -1 after NO and BYE (the
+ * session is then in LOGOUT) */
+int     imapd_start_session(IMAPD_SESSION *s, const char *tag, const char *user,
+			    const char *mech, const char *home, const char *location)
 {
-    VSTRING *cap = vstring_alloc(128);
+    VSTRING *cap;
+    const char *err;
 
+    if (!login_userip_enter("imap-userip", user, s->rip, &s->userip_key)) {
+	imapd_send(s, "%s NO [UNAVAILABLE] %s\r\n* BYE Logging out\r\n", tag,
+		   login_userip_reason());
+	s->state = IMAPD_LOGOUT;
+	return -1;
+    }
+    if (imapd_open_store(s, user, home, location, &err) < 0) {
+	msg_warn("%s: login refused: %s", user, err);
+	imapd_send(s, "%s NO " IMAPD_INTERNAL_ERROR "\r\n* BYE Logging out\r\n", tag);
+	s->state = IMAPD_LOGOUT;
+	return -1;
+    }
     msg_info("Login: user=<%s>, method=%s, rip=%s, lip=%s%s", s->user, mech, s->rip, s->lip,
 	     s->tls ? ", TLS" : "");
+    cap = vstring_alloc(128);
     imapd_capability(s, cap);
     imapd_send(s, "%s OK [CAPABILITY %s] Logged in\r\n", tag, STR(cap));
     vstring_free(&cap);
+    return 0;
 }
 
 /* imapd_run - serve one session on client: from the greeting, or (h not
@@ -542,19 +561,9 @@ static void imapd_run(STREAM *client, const char *rip, const char *lip, bool loo
 	s->tls = h->tls;
 	s->secured = loopback || h->tls;
 	vstring_catn(s->inbuf, h->left, h->left_len);
-	if (!login_userip_admit("imap-userip", h->user, rip)) {
-	    imapd_send(s, "%s NO [UNAVAILABLE] %s\r\n* BYE Logging out\r\n", h->tag,
-		       login_userip_reason());
+	if (imapd_start_session(s, h->tag, h->user, h->mech, LEN(u->home) ? STR(u->home) : NULL,
+				login_mail_location(u)) < 0)
 	    goto done;
-	}
-	if (imapd_open_store(s, h->user, LEN(u->home) ? STR(u->home) : NULL,
-			     login_mail_location(u), &err) < 0) {
-	    msg_warn("%s: login refused: %s", h->user, err);
-	    imapd_send(s, "%s NO [UNAVAILABLE] Internal error occurred. Refer to server log.\r\n"
-		       "* BYE Logging out\r\n", h->tag);
-	    goto done;
-	}
-	imapd_logged_in(s, h->tag, h->mech);
     } else {
 	VSTRING *cap = vstring_alloc(128);
 
@@ -599,8 +608,7 @@ static void imapd_after_login(STREAM *client, STREAM **postp, LOGIN_HANDOVER **h
 	STREAM *post = *postp;
 
 	msg_warn("%s: login refused: %s", h->user, err);
-	stream_printf(post, "%s NO [UNAVAILABLE] Internal error occurred. Refer to server log.\r\n"
-		   "* BYE Logging out\r\n", h->tag);
+	stream_printf(post, "%s NO " IMAPD_INTERNAL_ERROR "\r\n* BYE Logging out\r\n", h->tag);
 	(void) stream_flush(post);
 	auth_client_user_free(&u);
 	login_split_done(postp, hp);

@@ -85,6 +85,9 @@ struct imapd_session {
 
 typedef void (*imapd_cmd_fn)(IMAPD_SESSION *s, const IMAP_ARG *args, size_t count);
 
+/* the text of a refusal for a server-side fault (the log says more) */
+#define IMAPD_INTERNAL_ERROR "[UNAVAILABLE] Internal error occurred. Refer to server log."
+
 #define VERB_NOTAUTH	(1 << 0)	/* allowed before login */
 #define VERB_AUTH	(1 << 1)	/* allowed when authenticated */
 #define VERB_SELECTED	(1 << 2)	/* needs a selected mailbox */
@@ -127,18 +130,16 @@ void    imapd_handover(IMAPD_SESSION *s, const char *user, const char *mech);
 int     imapd_read_line(IMAPD_SESSION *s, VSTRING *line);
 int     imapd_open_store(IMAPD_SESSION *s, const char *user, const char *home,
 			 const char *location, const char **error_r);
-void    imapd_logged_in(IMAPD_SESSION *s, const char *tag, const char *mech);
+int     imapd_start_session(IMAPD_SESSION *s, const char *tag, const char *user,
+			    const char *mech, const char *home, const char *location);
 extern TLS_SERVER_CTX *imapd_tls_ctx;
 
 /* imapd_serve.c */
 IMAPD_SESSION *imapd_session_create(STREAM *client, const char *rip, const char *lip,
 				    bool secured);
 void    imapd_session_free(IMAPD_SESSION **sp);
-void    imapd_command_done(IMAPD_SESSION *s);
 bool    imapd_congested(const IMAPD_SESSION *s);
-void    imapd_idle_tick(IMAPD_SESSION *s, time_t now);
 void    imapd_idle_watch(IMAPD_SESSION *s);
-void    imapd_idle_unwatch(IMAPD_SESSION *s);
 int     imapd_idle_fd(void);
 void    imapd_idle_events(IMAPD_SESSION **sessions, size_t count);
 int     imapd_input(IMAPD_SESSION *s);

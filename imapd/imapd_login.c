@@ -165,7 +165,7 @@ static void imapd_auth_done(IMAPD_SESSION *s, const char *mech, int r, VSTRING *
     }
     if (imapd_post_login(s, STR(data), &err) < 0) {
 	msg_warn("%s: login refused: %s", STR(data), err);
-	imapd_no(s, "[UNAVAILABLE] Internal error occurred. Refer to server log.");
+	imapd_no(s, IMAPD_INTERNAL_ERROR);
 	return;
     }
     msg_info("Login: user=<%s>, method=%s, rip=%s, lip=%s", s->user, mech, s->rip, s->lip);

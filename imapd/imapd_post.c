@@ -36,7 +36,6 @@
  */
 #include "sys_defs.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -52,7 +51,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "argv.h"
 #include "config.h"
 #include "imapd.h"
 #include "iostuff.h"
@@ -89,6 +87,7 @@ static size_t post_count, post_size;
 static int post_listen_fd = -1;
 static pid_t post_master_pid;
 static bool post_master_lost;		/* status pipe closed */
+static time_t post_swept;		/* second of the last timer sweep */
 
 /* post_stop_listening - no new sessions here (full, idle, or reload) */
 static void post_stop_listening(const char *why)
@@ -178,7 +177,6 @@ bad:
 static void post_start_session(int fd, const LOGIN_POST *p, VSTRING *left)
 {
     IMAPD_SESSION *s;
-    const char *err;
 
     s = imapd_session_create(stream_fdopen(fd, true), p->rip, p->lip, p->secured);
     s->tls = p->tls;
@@ -190,23 +188,11 @@ static void post_start_session(int fd, const LOGIN_POST *p, VSTRING *left)
 	post_sess = myrealloc(post_sess, post_size * sizeof(*post_sess));
     }
     post_sess[post_count++] = s;
-    if (!login_userip_enter("imap-userip", p->user, s->rip, &s->userip_key)) {
-	imapd_send(s, "%s NO [UNAVAILABLE] %s\r\n* BYE Logging out\r\n", p->tag,
-		   login_userip_reason());
-	s->state = IMAPD_LOGOUT;
+    if (imapd_start_session(s, p->tag, p->user, p->mech, *p->home ? p->home : NULL,
+			    p->mail) < 0)
 	imapd_flush(s);
-	return;
-    }
-    if (imapd_open_store(s, p->user, *p->home ? p->home : NULL, p->mail, &err) < 0) {
-	msg_warn("%s: login refused: %s", p->user, err);
-	imapd_send(s, "%s NO [UNAVAILABLE] Internal error occurred. Refer to server log.\r\n"
-		   "* BYE Logging out\r\n", p->tag);
-	s->state = IMAPD_LOGOUT;
-	imapd_flush(s);
-	return;
-    }
-    imapd_logged_in(s, p->tag, p->mech);
-    (void) imapd_input(s);
+    else
+	(void) imapd_input(s);
 }
 
 /* post_accept - take one hand-over from the listening socket */
@@ -281,6 +267,7 @@ static PH_NORETURN void imapd_post_server(long uid, long gid, int ready_fd)
     for (;;) {
 	size_t  base = 3, n;
 	int     timeout = -1, r;
+	bool    sweep;
 	time_t  now = time(NULL);
 
 	if (pfd_size < post_count + base) {
@@ -322,11 +309,16 @@ static PH_NORETURN void imapd_post_server(long uid, long gid, int ready_fd)
 	}
 	if (r > 0 && (pfd[2].revents & POLLIN))
 	    imapd_idle_events(post_sess, n);
-	/* sessions, highest index first: post_end moves the last one */
+	/* Sessions, highest index first (post_end moves the last one): those
+	 * with an event or an inotify notice, and all of them once a second
+	 * for their timers (which count whole seconds). */
+	sweep = now != post_swept || timeout == 0;
+	post_swept = now;
 	for (size_t i = n; i-- > 0;) {
 	    int     revents = r > 0 ? pfd[base + i].revents : 0;
 
-	    if (imapd_session_ready(post_sess[i], revents, now) < 0)
+	    if ((revents || sweep || post_sess[i]->idle_wake)
+		&& imapd_session_ready(post_sess[i], revents, now) < 0)
 		post_end(i);
 	}
 	if (r > 0 && post_listen_fd >= 0 && (pfd[0].revents & POLLIN))

@@ -66,6 +66,8 @@ typedef struct imapd_watch {
 } IMAPD_WATCH;
 
 static IMAPD_WATCH *imapd_watches;
+
+static void imapd_idle_unwatch(IMAPD_SESSION *s);
 static size_t imapd_watch_count, imapd_watch_size;
 
 /* imapd_watch_ref - one more user of wd */
@@ -130,7 +132,7 @@ void    imapd_idle_watch(IMAPD_SESSION *s)
 }
 
 /* imapd_idle_unwatch - IDLE is over: drop the session's watches */
-void    imapd_idle_unwatch(IMAPD_SESSION *s)
+static void imapd_idle_unwatch(IMAPD_SESSION *s)
 {
     for (int i = 0; i < 2; i++) {
 	if (s->idle_wd[i] >= 0)
@@ -345,7 +347,7 @@ int     imapd_read_line(IMAPD_SESSION *s, VSTRING *line)
 
 /* imapd_command_done - a command's end: mailbox updates, index cache,
  * the tagged reply */
-void    imapd_command_done(IMAPD_SESSION *s)
+static void imapd_command_done(IMAPD_SESSION *s)
 {
     const IMAPD_VERB *v = s->verb;
     const char *err;
@@ -412,7 +414,7 @@ static void imapd_idle_line(IMAPD_SESSION *s, const IMAP_CMD *cmd)
 }
 
 /* imapd_idle_tick - IDLE's timers: folder check, keep-alive, autologout */
-void    imapd_idle_tick(IMAPD_SESSION *s, time_t now)
+static void imapd_idle_tick(IMAPD_SESSION *s, time_t now)
 {
     const char *err;
 

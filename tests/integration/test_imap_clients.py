@@ -11,12 +11,12 @@
 import mailbox
 import os
 import shutil
-import subprocess
 import time
 import uuid
 
 import pytest
 
+from fetchmail import run_fetchmail
 from test_e2e_mail import MASTER_CF, Mail, Users
 from test_imapd import PASSWORD, Raw, login, setup_imap
 
@@ -80,21 +80,9 @@ def test_idle_sees_smtp_delivery(mail_imap):
 
 
 def fetchmail(port, tmp_path, keep, mbox):
-    """Debian's fetchmail over IMAP into an mbox through a small MDA."""
-    mda = tmp_path / "mda.sh"
-    mda.write_text("#!/bin/sh\n{ echo \"From fetchmail@localhost $(date -u +'%a %b %e %H:%M:%S %Y')\";"
-                   " sed 's/^\\(>*From \\)/>\\1/'; echo; } >> " + str(mbox) + "\n")
-    mda.chmod(0o755)
-    rc = tmp_path / "fetchmailrc"
-    rc.write_text(f"set no syslog\nset no bouncemail\n"
-                  f"poll 127.0.0.1 service {port} protocol imap\n"
-                  f"  user \"alice@example.com\" password \"{PASSWORD}\" is root here\n"
-                  f"  options {'keep' if keep else 'no keep'} no sslcertck\n"
-                  f"  mda \"{mda}\"\n")
-    rc.chmod(0o600)
-    env = dict(os.environ, HOME=str(tmp_path), FETCHMAILHOME=str(tmp_path))
-    return subprocess.run(["fetchmail", "-f", str(rc), "--nodetach", "-v"],
-                          capture_output=True, text=True, timeout=120, env=env)
+    """Debian's fetchmail over IMAP into an mbox."""
+    return run_fetchmail(tmp_path, mbox, port, "imap", "alice@example.com", PASSWORD,
+                         "keep" if keep else "no keep")
 
 
 @pytest.mark.skipif(shutil.which("fetchmail") is None, reason="fetchmail not installed (tools/deps test)")

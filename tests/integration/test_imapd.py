@@ -60,6 +60,22 @@ def setup_imap(instance, tls=False, extra=None, uid=None, gid=None):
     return instance
 
 
+def imap_own_or_post(instance_factory, root, extra):
+    """setup_imap on an unprivileged instance (each session in a process
+    of its own) or, with root, on a root instance whose sessions run as
+    the mail user phvmail in a post-login server; inst.mail_uid/mail_gid
+    are the mailbox owner's."""
+    if root and os.geteuid() != 0:
+        pytest.skip("needs root")
+    from instance import ensure_user
+    inst = instance_factory(root=root)
+    inst.mail_uid, inst.mail_gid = inst.uid, inst.gid
+    if root:
+        u = ensure_user("phvmail")
+        inst.mail_uid, inst.mail_gid = u.pw_uid, u.pw_gid
+    return setup_imap(inst, extra=extra, uid=inst.mail_uid, gid=inst.mail_gid)
+
+
 @pytest.fixture
 def imap(instance):
     """auth + imapd on a loopback port (no TLS)."""
@@ -395,16 +411,9 @@ def test_timeouts_and_idle_keepalive(instance_factory, root):
     silent logged-in one (with BYE); a session in IDLE outlives
     imap_autologout while it gets its keep-alives, and DONE still works.
     Both for a process of its own and in a post-login server (root)."""
-    if root and os.geteuid() != 0:
-        pytest.skip("needs root")
-    from instance import ensure_user
-    inst = instance_factory(root=root)
-    ids = {}
-    if root:
-        u = ensure_user("phvmail")
-        ids = {"uid": u.pw_uid, "gid": u.pw_gid}
-    setup_imap(inst, extra={"login_timeout": "2s", "imap_autologout": "3s",
-                            "imap_idle_notify_interval": "1s"}, **ids)
+    inst = imap_own_or_post(instance_factory, root,
+                            {"login_timeout": "2s", "imap_autologout": "3s",
+                             "imap_idle_notify_interval": "1s"})
     pre = Raw(inst.imap_port)
     t0 = time.monotonic()
     assert pre.line() == b"* BYE Disconnected for inactivity.\r\n"
@@ -780,17 +789,10 @@ def test_idle_uses_inotify(instance_factory, root):
     flag change and EXPUNGE (renames and unlinks in cur/): inotify on the
     folder's new/ and cur/. In a process of its own and in a post-login
     server (two sessions of one user in one process)."""
-    if root and os.geteuid() != 0:
-        pytest.skip("needs root")
-    from instance import ensure_user
-    inst = instance_factory(root=root)
-    ids = {}
-    if root:
-        u = ensure_user("phvmail")
-        ids = {"uid": u.pw_uid, "gid": u.pw_gid}
-    setup_imap(inst, extra={"mailbox_idle_check_interval": "1h",
-                            "imap_idle_notify_interval": "1h"}, **ids)
-    uid, gid = ids.get("uid", inst.uid), ids.get("gid", inst.gid)
+    inst = imap_own_or_post(instance_factory, root,
+                            {"mailbox_idle_check_interval": "1h",
+                             "imap_idle_notify_interval": "1h"})
+    uid, gid = inst.mail_uid, inst.mail_gid
     other = login(inst)
     other.select("INBOX")
     r = Raw(inst.imap_port, timeout=8)

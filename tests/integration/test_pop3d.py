@@ -5,7 +5,6 @@ fetchmail. Messages are dropped into the user's Maildir/new as any MDA
 would; expected bytes, UIDs and flags are read back from the files (the
 ",U=" UID in names, posthorn-uidvalidity, ":2,S" flags), not from pop3d."""
 import base64
-import glob
 import mailbox
 import os
 import poplib
@@ -17,6 +16,8 @@ import subprocess
 import time
 
 import pytest
+
+from fetchmail import run_fetchmail
 
 PASSWORD = "secret"
 USER = "alice@example.com"
@@ -486,21 +487,9 @@ def test_bad_uidl_format_refused(instance):
 
 
 def fetchmail(inst, tmp_path, keep, mbox):
-    mda = tmp_path / "mda.sh"
-    mda.write_text("#!/bin/sh\n{ echo \"From fetchmail@localhost $(date -u +'%a %b %e %H:%M:%S %Y')\";"
-                   " sed 's/^\\(>*From \\)/>\\1/'; echo; } >> " + str(mbox) + "\n")
-    mda.chmod(0o755)
-    rc = tmp_path / "fetchmailrc"
-    rc.write_text(f"set no syslog\nset no bouncemail\n"
-                  f"poll 127.0.0.1 service {inst.pop_port} protocol pop3 uidl\n"
-                  f"  user \"{USER}\" password \"{PASSWORD}\" is root here\n"
-                  f"  options {'keep' if keep else 'no keep fetchall'} no sslcertck\n"
-                  f"  mda \"{mda}\"\n")
-    rc.chmod(0o600)
-    env = dict(os.environ, HOME=str(tmp_path), FETCHMAILHOME=str(tmp_path))
-    return subprocess.run(["fetchmail", "-f", str(rc), "--nodetach", "-v", "--idfile",
-                           str(tmp_path / "fetchids")],
-                          capture_output=True, text=True, timeout=120, env=env)
+    return run_fetchmail(tmp_path, mbox, inst.pop_port, "pop3 uidl", USER, PASSWORD,
+                         "keep" if keep else "no keep fetchall",
+                         idfile=tmp_path / "fetchids")
 
 
 @pytest.mark.skipif(shutil.which("fetchmail") is None, reason="fetchmail not installed (tools/deps test)")

@@ -10,7 +10,6 @@ reached as relayhost [addr]:2525 (no DNS). Fingerprints are computed here
 with the openssl command and hashlib over the DER forms.
 """
 import hashlib
-import os
 import pathlib
 import re
 import ssl
@@ -20,6 +19,7 @@ import tempfile
 import pytest
 
 from smtpsink import Sink
+from test_smtp_dane import queued, status_line
 
 NET = "127.0.78"
 PORT = 2525
@@ -112,16 +112,6 @@ def send(inst, rcpt):
     p = inst.run([inst.program("sendmail"), "-C", inst.dir, "-f", SENDER, rcpt],
                  input="Subject: fingerprint\n\nhello\n")
     assert p.returncode == 0, p.stdout + p.stderr
-
-
-def status_line(inst, rcpt, status, timeout=20):
-    m = inst.wait_log(rf"to=<{re.escape(rcpt)}>.*status={status}.*", timeout=timeout)
-    return m.group(0) if hasattr(m, "group") else str(m)
-
-
-def queued(inst, rcpt):
-    out = inst.command("postqueue", "-p").stdout
-    return rcpt in (out.decode() if isinstance(out, bytes) else out)
 
 
 def verified_line(host):

@@ -14,26 +14,12 @@
 #include "tls.h"
 #include "vstring.h"
 #include "unit.h"
+#include "unit_shell.h"
 
 static char tmpdir[] = "/tmp/test_tls_fprint.XXXXXX";
 
 /* sh - run a shell command in the temp directory; exit status */
-static int sh(const char *fmt, ...) PH_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-    VSTRING *cmd = vstring_alloc(200);
-    va_list ap;
-    int     st;
-
-    vstring_fmt(cmd, "cd %s && (", tmpdir);
-    va_start(ap, fmt);
-    vstring_vfmt_append(cmd, fmt, ap);
-    va_end(ap);
-    vstring_cat(cmd, ") >/dev/null 2>&1");
-    st = system(STR(cmd));
-    vstring_free(&cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
-}
+#define sh(...) unit_shell(tmpdir, __VA_ARGS__)
 
 /* slurp - a file's bytes into buf; 0 or -1 */
 static int slurp(const char *name, VSTRING *buf)
